@@ -1,0 +1,87 @@
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace loom {
+
+// IEEE binary16 and bfloat16 storage types. Conversions round to nearest even.
+struct Half {
+  uint16_t bits = 0;
+  Half() = default;
+  explicit Half(float value) : bits(from_float(value)) {}
+  explicit operator float() const { return to_float(bits); }
+
+  static uint16_t from_float(float value) {
+    uint32_t x;
+    std::memcpy(&x, &value, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u;
+    const uint32_t abs = x & 0x7fffffffu;
+    if (abs >= 0x7f800000u) {  // inf or nan
+      return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+    }
+    if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
+    if (abs < 0x38800000u) {  // subnormal or zero in half precision
+      if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
+      const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+      const int shift = 126 - static_cast<int>(abs >> 23);  // 14..24
+      uint32_t half = mant >> shift;
+      const uint32_t rest = mant & ((1u << shift) - 1u);
+      const uint32_t halfway = 1u << (shift - 1);
+      if (rest > halfway || (rest == halfway && (half & 1u))) ++half;
+      return static_cast<uint16_t>(sign | half);
+    }
+    uint32_t half = ((abs - 0x38000000u) >> 13);
+    const uint32_t rest = abs & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+
+  static float to_float(uint16_t h) {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t x;
+    if (exp == 0x1fu) {
+      x = sign | 0x7f800000u | (mant << 13);
+    } else if (exp == 0) {
+      if (mant == 0) {
+        x = sign;
+      } else {  // normalise a subnormal
+        int e = -1;
+        do {
+          ++e;
+          mant <<= 1;
+        } while ((mant & 0x400u) == 0);
+        x = sign | ((112u - e) << 23) | ((mant & 0x3ffu) << 13);
+      }
+    } else {
+      x = sign | ((exp + 112u) << 23) | (mant << 13);
+    }
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+  }
+};
+
+struct BFloat16 {
+  uint16_t bits = 0;
+  BFloat16() = default;
+  explicit BFloat16(float value) : bits(from_float(value)) {}
+  explicit operator float() const { return to_float(bits); }
+
+  static uint16_t from_float(float value) {
+    uint32_t x;
+    std::memcpy(&x, &value, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return static_cast<uint16_t>(x >> 16);
+  }
+  static float to_float(uint16_t b) {
+    const uint32_t x = static_cast<uint32_t>(b) << 16;
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+  }
+};
+
+}  // namespace loom

@@ -1,0 +1,17 @@
+#pragma once
+// Tensor files. Writes are atomic (a temporary file renamed over the target), so a failed or
+// interrupted save never damages an existing file.
+#include <string>
+
+#include "loom/export.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom {
+
+// NumPy .npy (format 1.0/2.0, C order). float32/64, int32/64, bool, uint8 and float16 map to
+// NumPy dtypes; bfloat16 has none and is an error. Loading accepts either byte order and
+// Fortran order.
+LOOM_API void save_npy(const std::string& path, const Tensor& tensor);
+LOOM_API Tensor load_npy(const std::string& path);
+
+}  // namespace loom

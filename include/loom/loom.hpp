@@ -1,0 +1,15 @@
+#pragma once
+// The whole C++ API of loom.
+#include "loom/attrs.hpp"
+#include "loom/creation.hpp"
+#include "loom/device.hpp"
+#include "loom/dtype.hpp"
+#include "loom/error.hpp"
+#include "loom/io.hpp"
+#include "loom/ops.hpp"
+#include "loom/shape.hpp"
+#include "loom/tape.hpp"
+#include "loom/tensor.hpp"
+#include "loom/threads.hpp"
+#include "loom/variable.hpp"
+#include "loom/version.hpp"

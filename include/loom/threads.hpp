@@ -1,0 +1,12 @@
+#pragma once
+#include "loom/export.hpp"
+
+namespace loom {
+
+// One thread budget for everything loom runs on the CPU: OpenBLAS, oneDNN (OpenMP) and loom's
+// own loops all use the same OpenMP pool of this size, so they never oversubscribe the cores.
+// Default: the number of cores (or OMP_NUM_THREADS when set). n < 1 is an error.
+LOOM_API void set_num_threads(int n);
+LOOM_API int get_num_threads();
+
+}  // namespace loom

@@ -1,0 +1,39 @@
+#pragma once
+// The dispatcher's view of gradient tapes: a cheap per-thread check and the call that records
+// an op on every active tape that watches one of its inputs.
+#include <vector>
+
+#include "loom/attrs.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom {
+class OpDef;
+
+namespace detail {
+
+struct TapeThreadState {
+  int active_tapes = 0;  // tapes of this thread that currently record
+  int paused = 0;        // RecordingPause depth: no tape records while > 0
+};
+TapeThreadState& tape_thread_state();
+
+inline bool should_record() {
+  const TapeThreadState& s = tape_thread_state();
+  return s.active_tapes > 0 && s.paused == 0;
+}
+
+void record_op(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
+               const std::vector<Tensor>& outputs);
+
+// Stops every tape of this thread from recording while alive (used inside forward functions
+// and for host reads, so that only the op itself is recorded).
+class RecordingPause {
+ public:
+  RecordingPause() { ++tape_thread_state().paused; }
+  ~RecordingPause() { --tape_thread_state().paused; }
+  RecordingPause(const RecordingPause&) = delete;
+  RecordingPause& operator=(const RecordingPause&) = delete;
+};
+
+}  // namespace detail
+}  // namespace loom

@@ -1,0 +1,385 @@
+#include "loom/tape.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/recording.hpp"
+#include "loom/creation.hpp"
+#include "loom/error.hpp"
+#include "loom/ops.hpp"
+#include "ops/registry.hpp"
+
+namespace loom {
+namespace detail {
+
+using CustomBackward = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
+
+struct TapeEntry {
+  const OpDef* op = nullptr;
+  Attrs attrs;
+  std::vector<Tensor> inputs;  // kept only when the gradient reads them
+  std::vector<TensorMeta> input_metas;
+  std::vector<uint64_t> input_ids;
+  std::vector<Tensor> outputs;  // kept only when the gradient reads them
+  std::vector<TensorMeta> output_metas;
+  std::vector<uint64_t> output_ids;
+  std::shared_ptr<CustomBackward> custom;  // custom_gradient entries
+};
+
+struct TapeImpl {
+  bool persistent = false;
+  bool watch_accessed_variables = true;
+  std::atomic<bool> active{false};
+  bool used = false;  // a non-persistent tape answers once
+  int stopped = 0;    // stop_recording() depth
+  std::thread::id owner = std::this_thread::get_id();
+  std::unordered_set<uint64_t> tracked;  // watched tensors and outputs of recorded ops
+  std::vector<TapeEntry> entries;
+  std::vector<Variable> watched_variables;
+
+  void check_thread(const char* what) const {
+    if (std::this_thread::get_id() != owner) {
+      throw InvalidArgument(std::string("[GradientTape.") + what +
+                            "] a tape belongs to the thread that created it");
+    }
+  }
+  void watch(const Tensor& t) {
+    if (!t.defined()) throw InvalidArgument("[GradientTape.watch] the tensor handle is empty");
+    if (tracked.insert(t.id()).second && t.is_variable()) {
+      watched_variables.push_back(Variable::from_tensor(t));
+    }
+  }
+  void clear() {
+    entries.clear();
+    tracked.clear();
+    watched_variables.clear();
+  }
+};
+
+namespace {
+
+// Shared ownership: a tape destroyed on another thread (a misuse we survive) is pruned here.
+thread_local std::vector<std::shared_ptr<TapeImpl>> active_tapes;
+
+TensorMeta meta_of(const Tensor& t) { return TensorMeta{t.shape(), t.dtype(), t.device()}; }
+
+void record_on(TapeImpl& tape, const OpDef& op, const Attrs& attrs,
+               const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
+               const std::shared_ptr<CustomBackward>& custom) {
+  bool connected = false;
+  for (const Tensor& in : inputs) {
+    if (tape.watch_accessed_variables && in.is_variable() && in.impl()->variable->trainable &&
+        is_floating(in.dtype())) {
+      tape.watch(in);
+    }
+    connected = connected || tape.tracked.count(in.id()) > 0;
+  }
+  if (!connected) return;
+  TapeEntry e;
+  e.op = &op;
+  e.attrs = attrs;
+  e.custom = custom;
+  const bool keep_inputs = op.saves_inputs || custom;
+  for (const Tensor& in : inputs) {
+    e.input_ids.push_back(in.id());
+    e.input_metas.push_back(meta_of(in));
+    if (keep_inputs) e.inputs.push_back(in);
+  }
+  if (!keep_inputs) e.inputs.resize(inputs.size());
+  for (const Tensor& out : outputs) {
+    e.output_ids.push_back(out.id());
+    e.output_metas.push_back(meta_of(out));
+    e.outputs.push_back(op.saves_outputs || custom ? out : Tensor());
+    if (is_floating(out.dtype())) tape.tracked.insert(out.id());
+  }
+  tape.entries.push_back(std::move(e));
+}
+
+void record_all(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
+                const std::vector<Tensor>& outputs, const std::shared_ptr<CustomBackward>& custom) {
+  for (size_t i = 0; i < active_tapes.size();) {
+    TapeImpl& tape = *active_tapes[i];
+    if (!tape.active.load()) {
+      active_tapes.erase(active_tapes.begin() + static_cast<std::ptrdiff_t>(i));
+      --tape_thread_state().active_tapes;
+      continue;
+    }
+    if (tape.stopped == 0) record_on(tape, op, attrs, inputs, outputs, custom);
+    ++i;
+  }
+}
+
+// Ids that depend on any source, walking the record forwards; entries that touch none are
+// skipped by the backward pass.
+std::vector<bool> live_entries(const TapeImpl& tape, std::unordered_set<uint64_t>& reach) {
+  std::vector<bool> live(tape.entries.size(), false);
+  for (size_t i = 0; i < tape.entries.size(); ++i) {
+    const TapeEntry& e = tape.entries[i];
+    for (uint64_t id : e.input_ids) {
+      if (reach.count(id)) {
+        live[i] = true;
+        break;
+      }
+    }
+    if (live[i]) reach.insert(e.output_ids.begin(), e.output_ids.end());
+  }
+  return live;
+}
+
+void accumulate(std::unordered_map<uint64_t, Tensor>& grads, uint64_t id, const Tensor& g) {
+  auto [it, inserted] = grads.emplace(id, g);
+  if (!inserted) it->second = add(it->second, g);
+}
+
+std::vector<Tensor> entry_gradients(TapeEntry& e, const std::vector<Tensor>& out_grads,
+                                    const std::vector<bool>& needs) {
+  if (e.custom) {
+    std::vector<Tensor> filled;
+    for (size_t i = 0; i < out_grads.size(); ++i) {
+      filled.push_back(out_grads[i].defined() ? out_grads[i]
+                                              : [&] {
+                                                  DeviceScope on(e.output_metas[i].device);
+                                                  return zeros(e.output_metas[i].shape,
+                                                               e.output_metas[i].dtype);
+                                                }());
+    }
+    return (*e.custom)(filled);
+  }
+  GradCall call{*e.op, e.attrs, e.inputs, e.input_metas, e.outputs, out_grads, needs};
+  // Single-output ops always receive a defined gradient; multi-output ones may see gaps.
+  return e.op->grad(call);
+}
+
+}  // namespace
+
+TapeThreadState& tape_thread_state() {
+  thread_local TapeThreadState state;
+  return state;
+}
+
+void record_op(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
+               const std::vector<Tensor>& outputs) {
+  record_all(op, attrs, inputs, outputs, nullptr);
+}
+
+}  // namespace detail
+
+using detail::TapeImpl;
+
+GradientTape::GradientTape(bool persistent, bool watch_accessed_variables)
+    : impl_(std::make_shared<TapeImpl>()) {
+  impl_->persistent = persistent;
+  impl_->watch_accessed_variables = watch_accessed_variables;
+  impl_->active = true;
+  detail::active_tapes.push_back(impl_);
+  ++detail::tape_thread_state().active_tapes;
+}
+
+GradientTape::~GradientTape() {
+  if (impl_->owner == std::this_thread::get_id()) stop();
+  else impl_->active = false;  // the owner thread drops it at its next op
+}
+
+void GradientTape::stop() {
+  impl_->check_thread("stop");
+  if (!impl_->active.exchange(false)) return;
+  auto& tapes = detail::active_tapes;
+  tapes.erase(std::remove(tapes.begin(), tapes.end(), impl_), tapes.end());
+  --detail::tape_thread_state().active_tapes;
+}
+
+void GradientTape::watch(const Tensor& tensor) {
+  impl_->check_thread("watch");
+  impl_->watch(tensor);
+}
+
+void GradientTape::watch(const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors) watch(t);
+}
+
+bool GradientTape::persistent() const { return impl_->persistent; }
+
+std::vector<Variable> GradientTape::watched_variables() const { return impl_->watched_variables; }
+
+void GradientTape::reset() {
+  impl_->check_thread("reset");
+  impl_->clear();
+  impl_->used = false;
+}
+
+GradientTape::RecordingStop::RecordingStop(std::shared_ptr<TapeImpl> tape) : tape_(std::move(tape)) {
+  ++tape_->stopped;
+}
+GradientTape::RecordingStop::~RecordingStop() { --tape_->stopped; }
+
+GradientTape::RecordingStop GradientTape::stop_recording() {
+  impl_->check_thread("stop_recording");
+  return RecordingStop(impl_);
+}
+
+Tensor GradientTape::gradient(const Tensor& target, const Tensor& source,
+                              UnconnectedGradients unconnected) {
+  return gradient(std::vector<Tensor>{target}, std::vector<Tensor>{source}, {}, unconnected)[0];
+}
+
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                                           const std::vector<Tensor>& output_gradients,
+                                           UnconnectedGradients unconnected) {
+  return gradient(std::vector<Tensor>{target}, sources, output_gradients, unconnected);
+}
+
+std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets,
+                                           const std::vector<Tensor>& sources,
+                                           const std::vector<Tensor>& output_gradients,
+                                           UnconnectedGradients unconnected) {
+  TapeImpl& tape = *impl_;
+  tape.check_thread("gradient");
+  if (tape.used && !tape.persistent) {
+    throw InvalidArgument(
+        "[GradientTape.gradient] a non-persistent tape can only compute gradients once; "
+        "create it with persistent=true to call gradient() several times");
+  }
+  if (!output_gradients.empty() && output_gradients.size() != targets.size()) {
+    throw InvalidArgument("[GradientTape.gradient] got " + std::to_string(output_gradients.size()) +
+                          " output gradients for " + std::to_string(targets.size()) + " targets");
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!targets[i].defined()) throw InvalidArgument("[GradientTape.gradient] target " + std::to_string(i) + " is an empty tensor handle");
+  }
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (!sources[i].defined()) throw InvalidArgument("[GradientTape.gradient] source " + std::to_string(i) + " is an empty tensor handle");
+  }
+  tape.used = true;
+  // This tape does not record its own backward pass; outer tapes do (higher-order gradients).
+  RecordingStop pause_this(impl_);
+
+  std::unordered_set<uint64_t> reach;
+  for (const Tensor& s : sources) {
+    if (is_floating(s.dtype())) reach.insert(s.id());
+  }
+  const std::vector<bool> live = detail::live_entries(tape, reach);
+
+  std::unordered_map<uint64_t, Tensor> grads;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Tensor& t = targets[i];
+    if (!is_floating(t.dtype())) continue;
+    Tensor seed;
+    if (!output_gradients.empty() && output_gradients[i].defined()) {
+      seed = output_gradients[i];
+      if (seed.shape() != t.shape() || seed.dtype() != t.dtype()) {
+        throw ShapeError("[GradientTape.gradient] output gradient " + std::to_string(i) + " is " +
+                         seed.shape().str() + " " + dtype_name(seed.dtype()) + ", target is " +
+                         t.shape().str() + " " + dtype_name(t.dtype()));
+      }
+    } else {
+      seed = ones_like(t);
+    }
+    detail::accumulate(grads, t.id(), seed);
+  }
+
+  for (size_t k = tape.entries.size(); k-- > 0;) {
+    if (!live[k]) continue;
+    detail::TapeEntry& e = tape.entries[k];
+    std::vector<Tensor> out_grads(e.output_ids.size());
+    bool any = false;
+    for (size_t j = 0; j < e.output_ids.size(); ++j) {
+      auto it = grads.find(e.output_ids[j]);
+      if (it != grads.end()) {
+        out_grads[j] = it->second;
+        any = true;
+      }
+    }
+    if (!any) continue;
+    std::vector<bool> needs(e.input_ids.size());
+    bool wanted = false;
+    for (size_t i = 0; i < needs.size(); ++i) {
+      needs[i] = !(e.op->nondiff_inputs & (1u << i)) && reach.count(e.input_ids[i]) &&
+                 is_floating(e.input_metas[i].dtype);
+      wanted = wanted || needs[i];
+    }
+    if (!wanted) continue;
+    const std::vector<Tensor> in_grads = detail::entry_gradients(e, out_grads, needs);
+    if (in_grads.size() != e.input_ids.size()) {
+      throw InvalidArgument("[GradientTape.gradient] the gradient of '" + e.op->name + "' returned " +
+                            std::to_string(in_grads.size()) + " tensors for " +
+                            std::to_string(e.input_ids.size()) + " inputs");
+    }
+    for (size_t i = 0; i < in_grads.size(); ++i) {
+      if (!needs[i] || !in_grads[i].defined()) continue;
+      if (in_grads[i].shape() != e.input_metas[i].shape) {
+        throw InternalError("[GradientTape.gradient] the gradient of '" + e.op->name +
+                            "' for input " + std::to_string(i) + " has shape " +
+                            in_grads[i].shape().str() + ", expected " +
+                            e.input_metas[i].shape.str());
+      }
+      detail::accumulate(grads, e.input_ids[i], in_grads[i]);
+    }
+    if (!tape.persistent) {  // free what this entry kept as soon as it has been used
+      e.inputs.clear();
+      e.outputs.clear();
+    }
+  }
+
+  std::vector<Tensor> result;
+  result.reserve(sources.size());
+  for (const Tensor& s : sources) {
+    auto it = grads.find(s.id());
+    if (it != grads.end() && is_floating(s.dtype())) {
+      result.push_back(it->second);
+    } else if (unconnected == UnconnectedGradients::Zero && is_floating(s.dtype())) {
+      result.push_back(zeros_like(s));
+    } else {
+      result.push_back(Tensor());
+    }
+  }
+  if (!tape.persistent) {
+    grads.clear();
+    tape.entries.clear();
+    tape.tracked.clear();
+  }
+  return result;
+}
+
+std::vector<Tensor> custom_gradient(
+    const std::function<CustomGradientResult(const std::vector<Tensor>& inputs)>& forward,
+    const std::vector<Tensor>& inputs) {
+  static const OpDef& op = find_op("custom_gradient", "custom_gradient");
+  CustomGradientResult r;
+  {
+    detail::RecordingPause pause;
+    r = forward(inputs);
+  }
+  if (!r.backward) {
+    throw InvalidArgument("[custom_gradient] the forward function returned no backward function");
+  }
+  if (detail::should_record()) {
+    auto backward = std::make_shared<detail::CustomBackward>(
+        [fn = r.backward, n = inputs.size()](const std::vector<Tensor>& grads) {
+          std::vector<Tensor> out = fn(grads);
+          if (out.size() != n) {
+            throw InvalidArgument("[custom_gradient] the backward function returned " +
+                                  std::to_string(out.size()) + " gradients for " +
+                                  std::to_string(n) + " inputs");
+          }
+          return out;
+        });
+    detail::record_all(op, Attrs{}, inputs, r.outputs, backward);
+  }
+  return r.outputs;
+}
+
+LOOM_REGISTER_OPS(custom_gradient) {
+  define_op("custom_gradient").inputs(0, -1).internal()
+      .forward([](const OpCall& call) -> std::vector<Tensor> {
+        throw InvalidArgument(std::string("[") + call.name() +
+                              "] is recorded by loom::custom_gradient and cannot be called");
+      })
+      .doc("tape entry of a user-supplied gradient (see custom_gradient)");
+}
+
+}  // namespace loom

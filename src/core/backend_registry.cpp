@@ -1,0 +1,98 @@
+#include <dlfcn.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "loom/backend.hpp"
+#include "loom/error.hpp"
+#include "cpu/cpu_backend.hpp"
+
+namespace loom {
+namespace {
+
+// Backends are registered once and live until exit; lookups on the hot path take no lock.
+struct Registry {
+  Registry() {
+    owned[0] = detail::make_cpu_backend();
+    backends[0].store(owned[0].get());
+  }
+  std::mutex mutex;
+  std::array<std::unique_ptr<Backend>, 2> owned;  // indexed by DeviceType
+  std::array<std::atomic<Backend*>, 2> backends{};
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+// The directory libloom.so was loaded from: optional backends sit beside it.
+std::string library_directory() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&load_optional_backends), &info) == 0 || !info.dli_fname) {
+    return "";
+  }
+  std::string path(info.dli_fname);
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
+}
+
+void load_cuda_backend() {
+  if (const char* off = std::getenv("LOOM_DISABLE_CUDA"); off && std::string(off) == "1") return;
+  void* handle = nullptr;
+  for (const std::string& candidate :
+       {library_directory() + "libloom_cuda.so", std::string("libloom_cuda.so")}) {
+    handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle) break;
+  }
+  if (!handle) return;  // built without CUDA, or CUDA libraries missing: no GPU backend
+  using InitFn = int (*)(int interface_version);
+  auto init = reinterpret_cast<InitFn>(dlsym(handle, "loom_cuda_backend_init"));
+  if (!init || init(Backend::kInterfaceVersion) != 0) dlclose(handle);
+}
+
+}  // namespace
+
+Allocator::~Allocator() = default;
+Backend::~Backend() = default;
+
+void register_backend(std::unique_ptr<Backend> backend) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  const auto slot = static_cast<size_t>(backend->type());
+  if (r.owned[slot]) {
+    throw InternalError(std::string("[register_backend] a ") +
+                        (backend->type() == DeviceType::CPU ? "CPU" : "GPU") +
+                        " backend is already registered");
+  }
+  r.backends[slot].store(backend.get());
+  r.owned[slot] = std::move(backend);
+}
+
+void load_optional_backends() {
+  static std::once_flag once;
+  std::call_once(once, load_cuda_backend);
+}
+
+Backend& backend_for(Device device, const char* op) {
+  if (device.type == DeviceType::GPU) load_optional_backends();
+  Backend* backend = registry().backends[static_cast<size_t>(device.type)].load();
+  if (!backend || device.index < 0 || device.index >= backend->device_count()) {
+    const int count = backend ? backend->device_count() : 0;
+    throw DeviceError(std::string("[") + op + "] device " + device.str() +
+                      " is not available (" + std::to_string(count) + " " +
+                      (device.type == DeviceType::CPU ? "CPU" : "GPU") + " device" +
+                      (count == 1 ? "" : "s") + " found" +
+                      (device.type == DeviceType::GPU && count == 0
+                           ? "; loom was built without CUDA, or no GPU/driver is present"
+                           : "") +
+                      ")");
+  }
+  return *backend;
+}
+
+}  // namespace loom

@@ -1,0 +1,266 @@
+// Elementwise math, comparisons, logic and where on the CPU.
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <type_traits>
+
+#include "cpu/loops.hpp"
+#include "loom/error.hpp"
+#include "ops/registry.hpp"
+
+namespace loom::cpu {
+namespace {
+
+// ---- unary ----
+struct Neg { template <class T> static T f(T x) { return static_cast<T>(-x); } };
+template <class T>
+bool is_nan(T x) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(x);
+  else return false;
+}
+template <class T>
+bool is_negative(T x) {
+  if constexpr (std::is_unsigned_v<T>) return false;
+  else return x < T(0);
+}
+
+struct Abs { template <class T> static T f(T x) { return is_negative(x) ? static_cast<T>(-x) : x; } };
+struct Sign {  // keeps 0, -0 and NaN as they are
+  template <class T> static T f(T x) { return x > 0 ? T(1) : (is_negative(x) ? T(-1) : x); }
+};
+struct Square { template <class T> static T f(T x) { return static_cast<T>(x * x); } };
+struct Relu { template <class T> static T f(T x) { return x > 0 ? x : T(0); } };
+struct Exp { template <class T> static T f(T x) { return std::exp(x); } };
+struct Log { template <class T> static T f(T x) { return std::log(x); } };
+struct Log1p { template <class T> static T f(T x) { return std::log1p(x); } };
+struct Sqrt { template <class T> static T f(T x) { return std::sqrt(x); } };
+struct Rsqrt { template <class T> static T f(T x) { return T(1) / std::sqrt(x); } };
+struct Sin { template <class T> static T f(T x) { return std::sin(x); } };
+struct Cos { template <class T> static T f(T x) { return std::cos(x); } };
+struct Tanh { template <class T> static T f(T x) { return std::tanh(x); } };
+struct Sigmoid {  // never overflows: exp of a non-positive number only
+  template <class T> static T f(T x) {
+    if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+  }
+};
+
+template <class Op, bool Expensive>
+void unary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (Expensive && !std::is_floating_point_v<T>) {
+      return;  // registered for floating dtypes only
+    } else {
+      map1<T, T>(out[0], call.inputs[0], Expensive ? kExpensiveGrain : kCheapGrain,
+                 [](T x) { return Op::f(x); });
+    }
+  });
+}
+
+void clip_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const double lo = call.attrs.get_float("min", call.name());
+  const double hi = call.attrs.get_float("max", call.name());
+  visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    // Bounds outside the dtype's range saturate to it.
+    const double tlo = std::max(lo, static_cast<double>(std::numeric_limits<T>::lowest()));
+    const double thi = std::min(hi, static_cast<double>(std::numeric_limits<T>::max()));
+    const T l = static_cast<T>(tlo), h = static_cast<T>(thi);
+    map1<T, T>(out[0], call.inputs[0], kCheapGrain, [l, h](T x) { return x < l ? l : (x > h ? h : x); });
+  });
+}
+
+// ---- binary ----
+struct Add { template <class T> static T f(T a, T b) { return static_cast<T>(a + b); } };
+struct Sub { template <class T> static T f(T a, T b) { return static_cast<T>(a - b); } };
+struct Mul { template <class T> static T f(T a, T b) { return static_cast<T>(a * b); } };
+struct Div { template <class T> static T f(T a, T b) { return a / b; } };
+struct Maximum {  // NaN propagates, as NumPy
+  template <class T> static T f(T a, T b) { return (a > b || is_nan(a)) ? a : b; }
+};
+struct Minimum {
+  template <class T> static T f(T a, T b) { return (a < b || is_nan(a)) ? a : b; }
+};
+
+template <class Op, bool Expensive>
+void binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T>(out[0], call.inputs[0], call.inputs[1], Expensive ? kExpensiveGrain : kCheapGrain,
+               [](T a, T b) { return Op::f(a, b); });
+  });
+}
+
+void real_div_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  visit_float(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, Div::f<T>);
+  });
+}
+
+// Integer kernels that can fail on some values (division by zero, negative powers) raise a flag
+// inside the loop and throw afterwards: exceptions never cross an OpenMP region.
+[[noreturn]] void integer_error(const OpCall& call, const char* what) {
+  throw InvalidArgument(std::string("[") + call.name() + "] " + what);
+}
+
+template <class T>
+T floor_div_value(T a, T b, std::atomic<bool>& bad) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::floor(a / b);
+  } else {
+    if (b == 0) {
+      bad.store(true, std::memory_order_relaxed);
+      return 0;
+    }
+    if constexpr (std::is_signed_v<T>) {
+      if (b == -1) return static_cast<T>(T(0) - a);  // avoids INT_MIN / -1 overflow trap
+      T q = static_cast<T>(a / b);
+      if ((a % b != 0) && ((a < 0) != (b < 0))) q = static_cast<T>(q - 1);
+      return q;
+    } else {
+      return static_cast<T>(a / b);
+    }
+  }
+}
+
+template <class T>
+T mod_value(T a, T b, std::atomic<bool>& bad) {
+  if constexpr (std::is_floating_point_v<T>) {
+    T r = std::fmod(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+  } else {
+    if (b == 0) {
+      bad.store(true, std::memory_order_relaxed);
+      return 0;
+    }
+    if constexpr (std::is_signed_v<T>) {
+      if (b == -1) return 0;
+      T r = static_cast<T>(a % b);
+      if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+      return r;
+    } else {
+      return static_cast<T>(a % b);
+    }
+  }
+}
+
+template <class T>
+T pow_value(T a, T b, std::atomic<bool>& bad) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::pow(a, b);
+  } else {
+    if constexpr (std::is_signed_v<T>) {
+      if (b < 0) {
+        bad.store(true, std::memory_order_relaxed);
+        return 0;
+      }
+    }
+    using U = std::make_unsigned_t<T>;  // wrap-around like C, without signed overflow
+    U result = 1, base = static_cast<U>(a);
+    for (auto e = static_cast<U>(b); e; e >>= 1) {
+      if (e & 1) result = static_cast<U>(result * base);
+      base = static_cast<U>(base * base);
+    }
+    return static_cast<T>(result);
+  }
+}
+
+template <int Which>
+void checked_binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  std::atomic<bool> bad{false};
+  visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T>(out[0], call.inputs[0], call.inputs[1], kExpensiveGrain, [&bad](T a, T b) {
+      if constexpr (Which == 0) return floor_div_value(a, b, bad);
+      else if constexpr (Which == 1) return mod_value(a, b, bad);
+      else return pow_value(a, b, bad);
+    });
+  });
+  if (bad.load()) {
+    integer_error(call, Which == 2 ? "integers cannot be raised to negative integer powers"
+                                   : "integer division by zero");
+  }
+}
+
+// ---- comparisons, logic, where ----
+template <class Cmp>
+void compare_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  visit_all(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      return;  // not registered for half types
+    } else {
+      map2<bool, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain,
+                    [](T a, T b) { return Cmp{}(a, b); });
+    }
+  });
+}
+
+void logical_and_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  map2<bool, bool>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, [](bool a, bool b) { return a && b; });
+}
+void logical_or_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  map2<bool, bool>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, [](bool a, bool b) { return a || b; });
+}
+void logical_not_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  map1<bool, bool>(out[0], call.inputs[0], kCheapGrain, [](bool a) { return !a; });
+}
+
+void where_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  visit_all(call.inputs[1].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map3<T, bool, T, T>(out[0], call.inputs[0], call.inputs[1], call.inputs[2], kCheapGrain,
+                        [](bool c, T a, T b) { return c ? a : b; });
+  });
+}
+
+constexpr DTypeMask kComparable = kNumeric | mask_of({DType::Bool});
+
+}  // namespace
+
+LOOM_REGISTER_OPS(cpu_elementwise) {
+  const DeviceType cpu = DeviceType::CPU;
+  register_kernel("neg", cpu, unary_kernel<Neg, false>, kSignedNumeric);
+  register_kernel("abs", cpu, unary_kernel<Abs, false>, kSignedNumeric);
+  register_kernel("sign", cpu, unary_kernel<Sign, false>, kSignedNumeric);
+  register_kernel("square", cpu, unary_kernel<Square, false>, kNumeric);
+  register_kernel("relu", cpu, unary_kernel<Relu, false>, kSignedNumeric);
+  register_kernel("exp", cpu, unary_kernel<Exp, true>, kFloatTypes);
+  register_kernel("log", cpu, unary_kernel<Log, true>, kFloatTypes);
+  register_kernel("log1p", cpu, unary_kernel<Log1p, true>, kFloatTypes);
+  register_kernel("sqrt", cpu, unary_kernel<Sqrt, true>, kFloatTypes);
+  register_kernel("rsqrt", cpu, unary_kernel<Rsqrt, true>, kFloatTypes);
+  register_kernel("sin", cpu, unary_kernel<Sin, true>, kFloatTypes);
+  register_kernel("cos", cpu, unary_kernel<Cos, true>, kFloatTypes);
+  register_kernel("tanh", cpu, unary_kernel<Tanh, true>, kFloatTypes);
+  register_kernel("sigmoid", cpu, unary_kernel<Sigmoid, true>, kFloatTypes);
+  register_kernel("clip", cpu, clip_kernel, kNumeric);
+
+  register_kernel("add", cpu, binary_kernel<Add, false>, kNumeric);
+  register_kernel("sub", cpu, binary_kernel<Sub, false>, kNumeric);
+  register_kernel("mul", cpu, binary_kernel<Mul, false>, kNumeric);
+  register_kernel("real_div", cpu, real_div_kernel, kFloatTypes);
+  register_kernel("maximum", cpu, binary_kernel<Maximum, false>, kNumeric);
+  register_kernel("minimum", cpu, binary_kernel<Minimum, false>, kNumeric);
+  register_kernel("floor_div", cpu, checked_binary_kernel<0>, kNumeric);
+  register_kernel("mod", cpu, checked_binary_kernel<1>, kNumeric);
+  register_kernel("pow", cpu, checked_binary_kernel<2>, kNumeric);
+
+  register_kernel("equal", cpu, compare_kernel<std::equal_to<>>, kComparable);
+  register_kernel("not_equal", cpu, compare_kernel<std::not_equal_to<>>, kComparable);
+  register_kernel("less", cpu, compare_kernel<std::less<>>, kComparable);
+  register_kernel("less_equal", cpu, compare_kernel<std::less_equal<>>, kComparable);
+  register_kernel("greater", cpu, compare_kernel<std::greater<>>, kComparable);
+  register_kernel("greater_equal", cpu, compare_kernel<std::greater_equal<>>, kComparable);
+  register_kernel("logical_and", cpu, logical_and_kernel, mask_of({DType::Bool}));
+  register_kernel("logical_or", cpu, logical_or_kernel, mask_of({DType::Bool}));
+  register_kernel("logical_not", cpu, logical_not_kernel, mask_of({DType::Bool}));
+  register_kernel("where", cpu, where_kernel, mask_of({DType::Bool}));
+}
+
+}  // namespace loom::cpu

@@ -1,0 +1,209 @@
+#pragma once
+// Strided, broadcasting loops for CPU kernels. Operand 0 is the output. Axes are coalesced
+// (size-1 axes dropped, adjacent axes merged where every operand allows) so that contiguous
+// and row-broadcast cases run as long, vectorisable inner loops.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+
+#include "core/threads.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom::cpu {
+
+inline constexpr int kMaxOperands = 4;
+inline constexpr int64_t kCheapGrain = 1 << 16;      // elements per thread for add, mul, copy
+inline constexpr int64_t kExpensiveGrain = 1 << 12;  // for exp, tanh, pow
+
+struct Loop {
+  int nops = 0;
+  Shape shape;                  // coalesced, innermost last, rank >= 1
+  Shape strides[kMaxOperands];  // in bytes
+  char* base[kMaxOperands] = {};
+  int64_t numel = 0;
+};
+
+// Byte strides of `t` read as if broadcast to `out_shape` (stride 0 on broadcast axes).
+inline Shape broadcast_byte_strides(const Tensor& t, const Shape& out_shape) {
+  const int rank = out_shape.rank();
+  const int offset = rank - t.rank();
+  const auto esize = static_cast<int64_t>(dtype_size(t.dtype()));
+  Shape s = Shape::filled(static_cast<size_t>(rank), 0);
+  for (int i = 0; i < t.rank(); ++i) {
+    s[static_cast<size_t>(i + offset)] = t.shape()[i] == 1 ? 0 : t.strides()[i] * esize;
+  }
+  return s;
+}
+
+inline Loop make_loop(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
+  Loop L;
+  L.nops = 1 + static_cast<int>(inputs.size());
+  const Shape& shape = out.shape();
+  Shape full[kMaxOperands];
+  full[0] = broadcast_byte_strides(out, shape);
+  L.base[0] = static_cast<char*>(out.data_ptr());
+  int k = 1;
+  for (const Tensor* t : inputs) {
+    full[k] = broadcast_byte_strides(*t, shape);
+    L.base[k] = static_cast<char*>(t->data_ptr());
+    ++k;
+  }
+  L.numel = shape.numel();
+  // Drop size-1 axes, then merge axis i into the previous kept axis when all strides line up.
+  for (int i = 0; i < shape.rank(); ++i) {
+    const int64_t n = shape[i];
+    if (n == 1) continue;
+    bool merge = !L.shape.empty();
+    for (int op = 0; op < L.nops && merge; ++op) {
+      merge = L.strides[op].back() == full[op][i] * n;
+    }
+    if (merge) {
+      L.shape[L.shape.size() - 1] *= n;
+      for (int op = 0; op < L.nops; ++op) L.strides[op][L.strides[op].size() - 1] = full[op][i];
+    } else {
+      L.shape.push_back(n);
+      for (int op = 0; op < L.nops; ++op) L.strides[op].push_back(full[op][i]);
+    }
+  }
+  if (L.shape.empty()) {
+    L.shape.push_back(1);
+    for (int op = 0; op < L.nops; ++op) L.strides[op].push_back(0);
+  }
+  return L;
+}
+
+// Calls f(ptrs, inner_strides, n) over runs of the innermost axis, splitting [0, numel) across
+// the thread budget when the work is large enough.
+template <class F>
+void for_each_run(const Loop& L, int64_t grain, F&& f) {
+  if (L.numel == 0) return;
+  const int rank = L.shape.rank();
+  auto run = [&](int64_t begin, int64_t end) {
+    Shape idx = Shape::filled(static_cast<size_t>(rank), 0);
+    char* ptr[kMaxOperands];
+    int64_t rest = begin;
+    for (int op = 0; op < L.nops; ++op) ptr[op] = L.base[op];
+    for (int d = rank - 1; d >= 0; --d) {
+      idx[d] = rest % L.shape[d];
+      rest /= L.shape[d];
+      for (int op = 0; op < L.nops; ++op) ptr[op] += idx[d] * L.strides[op][d];
+    }
+    int64_t inner[kMaxOperands];
+    for (int op = 0; op < L.nops; ++op) inner[op] = L.strides[op][rank - 1];
+    while (begin < end) {
+      const int64_t n = std::min(L.shape[rank - 1] - idx[rank - 1], end - begin);
+      f(ptr, inner, n);
+      begin += n;
+      // Advance the multi-index by n along the innermost axis, carrying outwards.
+      for (int op = 0; op < L.nops; ++op) ptr[op] += n * inner[op];
+      idx[rank - 1] += n;
+      for (int d = rank - 1; d > 0 && idx[d] == L.shape[d]; --d) {
+        idx[d] = 0;
+        ++idx[d - 1];
+        for (int op = 0; op < L.nops; ++op) {
+          ptr[op] += L.strides[op][d - 1] - L.shape[d] * L.strides[op][d];
+        }
+      }
+    }
+  };
+  const int nt = detail::threads_for(L.numel, grain);
+  if (nt <= 1) {
+    run(0, L.numel);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    const int n = omp_get_num_threads();
+    const int64_t chunk = (L.numel + n - 1) / n;
+    const int64_t b = std::min<int64_t>(L.numel, t * chunk);
+    const int64_t e = std::min<int64_t>(L.numel, b + chunk);
+    if (b < e) run(b, e);
+  }
+}
+
+template <class T>
+inline T& at(char* p, int64_t stride, int64_t i) {
+  return *reinterpret_cast<T*>(p + i * stride);
+}
+
+// out = f(a), elementwise.
+template <class Out, class In, class F>
+void map1(const Tensor& out, const Tensor& a, int64_t grain, F f) {
+  const Loop L = make_loop(out, {&a});
+  for_each_run(L, grain, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == sizeof(Out) && s[1] == sizeof(In)) {
+      Out* o = reinterpret_cast<Out*>(p[0]);
+      const In* x = reinterpret_cast<const In*>(p[1]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) at<Out>(p[0], s[0], i) = f(at<In>(p[1], s[1], i));
+    }
+  });
+}
+
+// out = f(a, b), elementwise with broadcasting; fast paths for contiguous and scalar operands.
+template <class Out, class In, class F>
+void map2(const Tensor& out, const Tensor& a, const Tensor& b, int64_t grain, F f) {
+  const Loop L = make_loop(out, {&a, &b});
+  for_each_run(L, grain, [&](char** p, const int64_t* s, int64_t n) {
+    Out* o = reinterpret_cast<Out*>(p[0]);
+    const In* x = reinterpret_cast<const In*>(p[1]);
+    const In* y = reinterpret_cast<const In*>(p[2]);
+    if (s[0] == sizeof(Out) && s[1] == sizeof(In) && s[2] == sizeof(In)) {
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    } else if (s[0] == sizeof(Out) && s[1] == sizeof(In) && s[2] == 0) {
+      const In yv = *y;
+      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+    } else if (s[0] == sizeof(Out) && s[1] == 0 && s[2] == sizeof(In)) {
+      const In xv = *x;
+      for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        at<Out>(p[0], s[0], i) = f(at<In>(p[1], s[1], i), at<In>(p[2], s[2], i));
+      }
+    }
+  });
+}
+
+// out = f(a, b, c), elementwise with broadcasting.
+template <class Out, class A, class B, class C, class F>
+void map3(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, int64_t grain,
+          F f) {
+  const Loop L = make_loop(out, {&a, &b, &c});
+  for_each_run(L, grain, [&](char** p, const int64_t* s, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      at<Out>(p[0], s[0], i) = f(at<A>(p[1], s[1], i), at<B>(p[2], s[2], i), at<C>(p[3], s[3], i));
+    }
+  });
+}
+
+// Calls f(T{}) with T the C++ type of `dtype`, for the dtypes listed in the visitor's name.
+template <class F>
+void visit_float(DType dtype, F&& f) {
+  if (dtype == DType::Float32) f(float{});
+  else f(double{});
+}
+template <class F>
+void visit_numeric(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::Float32: f(float{}); break;
+    case DType::Float64: f(double{}); break;
+    case DType::Int32: f(int32_t{}); break;
+    case DType::Int64: f(int64_t{}); break;
+    default: f(uint8_t{}); break;
+  }
+}
+template <class F>
+void visit_all(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::Bool: f(bool{}); break;
+    case DType::Float16: f(Half{}); break;
+    case DType::BFloat16: f(BFloat16{}); break;
+    default: visit_numeric(dtype, f); break;
+  }
+}
+
+}  // namespace loom::cpu

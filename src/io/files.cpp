@@ -1,0 +1,63 @@
+#include "io/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "loom/error.hpp"
+
+namespace loom::io {
+namespace {
+
+[[noreturn]] void fail(const char* op, const std::string& what, const std::string& path, int err) {
+  throw IOError(std::string("[") + op + "] " + what + " '" + path + "': " + std::strerror(err));
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::vector<char>& bytes, const char* op) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(op, "cannot create", tmp, errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(op, "cannot write", tmp, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(op, "cannot flush", tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(op, "cannot replace", path, err);
+  }
+}
+
+std::vector<char> read_file(const std::string& path, const char* op) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) fail(op, "cannot open", path, errno);
+  if (S_ISDIR(st.st_mode)) fail(op, "cannot read", path, EISDIR);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(op, "cannot open", path, errno ? errno : EIO);
+  std::vector<char> bytes(static_cast<size_t>(st.st_size));
+  if (!bytes.empty() && !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    fail(op, "cannot read", path, errno ? errno : EIO);
+  }
+  return bytes;
+}
+
+}  // namespace loom::io

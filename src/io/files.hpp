@@ -1,0 +1,15 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loom::io {
+
+// Writes `bytes` to `path` through a temporary file in the same directory, fsync and rename:
+// readers see the old file or the new one, never a mix. Throws IOError naming the path.
+void write_file_atomically(const std::string& path, const std::vector<char>& bytes, const char* op);
+
+// The whole file; throws IOError naming the path and the reason.
+std::vector<char> read_file(const std::string& path, const char* op);
+
+}  // namespace loom::io

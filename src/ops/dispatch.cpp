@@ -1,0 +1,174 @@
+// The only path from an op call to a kernel: pick the device, validate, infer outputs,
+// allocate, run the kernel, record on active tapes.
+#include <string>
+
+#include "autograd/recording.hpp"
+#include "core/threads.hpp"
+#include "loom/backend.hpp"
+#include "loom/error.hpp"
+#include "loom/ops.hpp"
+#include "ops/registry.hpp"
+
+namespace loom {
+namespace {
+
+void check_inputs(const OpDef& op, const std::vector<Tensor>& inputs) {
+  const int n = static_cast<int>(inputs.size());
+  if (n < op.min_inputs || (op.max_inputs >= 0 && n > op.max_inputs)) {
+    std::string expected = std::to_string(op.min_inputs);
+    if (op.max_inputs != op.min_inputs) {
+      expected += op.max_inputs < 0 ? " or more" : " to " + std::to_string(op.max_inputs);
+    }
+    throw InvalidArgument("[" + op.name + "] expects " + expected + " input" +
+                          (op.min_inputs == 1 && op.max_inputs == 1 ? "" : "s") + ", got " +
+                          std::to_string(n));
+  }
+  for (int i = 0; i < n; ++i) {
+    if (!inputs[static_cast<size_t>(i)].defined()) {
+      throw InvalidArgument("[" + op.name + "] input " + std::to_string(i) +
+                            " is an empty tensor handle");
+    }
+  }
+}
+
+// Unknown names, wrong types and missing required attributes fail here, once for all backends.
+void check_attrs(const OpDef& op, const Attrs& attrs) {
+  for (const auto& [name, value] : attrs.items()) {
+    const AttrSpec* spec = op.find_attr(name);
+    if (!spec) {
+      std::string accepted;
+      for (const AttrSpec& s : op.attrs) accepted += (accepted.empty() ? "" : ", ") + s.name;
+      throw InvalidArgument("[" + op.name + "] unknown attribute '" + name + "' (accepted: " +
+                            (accepted.empty() ? "none" : accepted) + ")");
+    }
+    const char* n = op.name.c_str();
+    switch (spec->type) {
+      case AttrType::Int: attrs.get_int(name, n); break;
+      case AttrType::Float: attrs.get_float(name, n); break;
+      case AttrType::Bool: attrs.get_bool(name, n); break;
+      case AttrType::String: attrs.get_string(name, n); break;
+      case AttrType::IntList: attrs.get_ints(name, n); break;
+      case AttrType::FloatList: attrs.get_floats(name, n); break;
+      case AttrType::DType: attrs.get_dtype(name, n); break;
+    }
+  }
+  for (const AttrSpec& spec : op.attrs) {
+    if (spec.required && !attrs.has(spec.name)) {
+      throw InvalidArgument("[" + op.name + "] missing required attribute '" + spec.name + "' (" +
+                            attr_type_name(spec.type) + ")");
+    }
+  }
+}
+
+// The innermost DeviceScope wins (inputs elsewhere are copied there); else the inputs' common
+// device; else the CPU. Returns the inputs to use (copied when needed).
+Device place(const OpDef& op, const std::vector<Tensor>& inputs, std::vector<Tensor>& moved) {
+  Device scope;
+  if (current_device_scope(&scope)) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].device() != scope) {
+        if (moved.empty()) moved = inputs;
+        moved[i] = inputs[i].to(scope);
+      }
+    }
+    return scope;
+  }
+  if (inputs.empty()) return Device::cpu();
+  const Device first = inputs[0].device();
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    const Device d = inputs[i].device();
+    if (d != first) {
+      throw DeviceError("[" + op.name + "] inputs are on different devices: input 0 on " +
+                        first.str() + ", input " + std::to_string(i) + " on " + d.str() +
+                        "; copy with .to() or pin the op with DeviceScope");
+    }
+  }
+  return first;
+}
+
+const KernelEntry& kernel_for(const OpDef& op, Device device, DType dtype) {
+  const KernelEntry& k = op.kernels[static_cast<size_t>(device.type)];
+  if (!k.fn) {
+    throw UnimplementedError("[" + op.name + "] has no " +
+                             (device.type == DeviceType::CPU ? "CPU" : "CUDA") + " kernel");
+  }
+  if (!(k.dtypes & (1u << static_cast<int>(dtype)))) {
+    throw DTypeError("[" + op.name + "] does not support dtype " + dtype_name(dtype) + " on " +
+                     device.str() + " (supported: " + mask_names(k.dtypes) + ")");
+  }
+  return k;
+}
+
+std::vector<Tensor> run_kernel(const OpCall& call) {
+  std::vector<TensorMeta> metas = call.op.infer(call);
+  const DType dtype = call.inputs.empty() ? metas[0].dtype : call.inputs[0].dtype();
+  const KernelEntry& k = kernel_for(call.op, call.device, dtype);
+  std::vector<Tensor> outputs;
+  outputs.reserve(metas.size());
+  for (const TensorMeta& m : metas) {
+    outputs.push_back(empty(m.shape, m.dtype, call.device, call.name()));
+  }
+  detail::RecordingPause pause;  // ops a kernel calls internally are not part of any gradient
+  k.fn(call, outputs);
+  return outputs;
+}
+
+}  // namespace
+
+std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
+                             const Attrs& attrs) {
+  check_inputs(op, inputs);
+  if (!attrs.empty() || !op.attrs.empty()) check_attrs(op, attrs);
+  std::vector<Tensor> moved;
+  const Device device = place(op, inputs, moved);
+  const std::vector<Tensor>& args = moved.empty() ? inputs : moved;
+  if (device.is_cpu()) detail::sync_thread_settings();
+  const OpCall call{op, args, attrs, device};
+
+  std::vector<Tensor> outputs;
+  switch (op.kind) {
+    case OpKind::Composite:
+      return op.forward(call);  // its inner ops are dispatched (and recorded) one by one
+    case OpKind::InPlace: {  // the kernel writes into inputs[0]
+      std::vector<Tensor> none;
+      kernel_for(op, device, args[0].dtype()).fn(call, none);
+      return none;
+    }
+    case OpKind::Forward: {
+      detail::RecordingPause pause;
+      outputs = op.forward(call);
+      break;
+    }
+    case OpKind::Kernel:
+      outputs = run_kernel(call);
+      break;
+  }
+  if (op.grad && detail::should_record()) detail::record_op(op, attrs, args, outputs);
+  return outputs;
+}
+
+std::vector<Tensor> call_op(std::string_view name, const std::vector<Tensor>& inputs,
+                            const Attrs& attrs) {
+  const OpDef& op = find_op(name, "call_op");
+  if (op.internal) {
+    throw NotFoundError("[call_op] op '" + std::string(name) + "' is internal to loom");
+  }
+  return dispatch(op, inputs, attrs);
+}
+
+namespace detail {
+
+void copy_into(const Tensor& dst, const Tensor& src) {
+  static const OpDef& op = find_op("copy_into", "copy_into");
+  if (dst.shape() != src.shape() || dst.dtype() != src.dtype()) {
+    throw InternalError("[copy_into] destination " + dst.shape().str() + " " +
+                        dtype_name(dst.dtype()) + " does not match source " + src.shape().str() +
+                        " " + dtype_name(src.dtype()));
+  }
+  // Overlapping source and destination (a variable assigned from itself) go through a copy.
+  const bool aliased = src.impl()->storage.get() == dst.impl()->storage.get();
+  dispatch(op, {dst, aliased ? src.clone() : src}, {});
+}
+
+}  // namespace detail
+}  // namespace loom

@@ -1,0 +1,35 @@
+#pragma once
+// Shared pieces of op definitions: shape/dtype inference and gradient helpers.
+#include <string>
+#include <vector>
+
+#include "loom/creation.hpp"
+#include "loom/error.hpp"
+#include "loom/ops.hpp"
+#include "ops/registry.hpp"
+
+namespace loom::ops {
+
+// Throws DTypeError unless all inputs share a dtype.
+void require_same_dtype(const OpCall& call);
+void require_dtype_in(const OpCall& call, size_t input, DTypeMask allowed);
+
+// Output = input 0's shape and dtype.
+std::vector<TensorMeta> infer_same_as_input(const OpCall& call);
+// Output = broadcast of all inputs, same dtype (checked).
+std::vector<TensorMeta> infer_broadcast_same_dtype(const OpCall& call);
+// Output = broadcast of all inputs, bool.
+std::vector<TensorMeta> infer_broadcast_bool(const OpCall& call);
+
+// Sums `grad` over the axes that broadcasting added, giving `shape` (gradient of broadcast).
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+// `grad` if defined, else zeros of the given meta (for ops with several outputs).
+Tensor grad_or_zeros(const Tensor& grad, const TensorMeta& meta);
+
+// Axes attribute of reductions: absent = all axes; normalised, sorted, unique.
+std::vector<int> reduction_axes(const Attrs& attrs, int rank, const char* op);
+Shape reduced_shape(const Shape& in, const std::vector<int>& axes, bool keepdims);
+
+inline std::string op_prefix(const OpCall& call) { return std::string("[") + call.name() + "] "; }
+
+}  // namespace loom::ops

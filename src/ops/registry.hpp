@@ -1,0 +1,159 @@
+#pragma once
+// The op registry: one definition per op (name, inputs, attributes, shape/dtype inference,
+// gradient), plus the kernels each backend registers for it. See ARCHITECTURE.md.
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loom/attrs.hpp"
+#include "loom/export.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom {
+
+class OpDef;
+
+struct TensorMeta {
+  TensorMeta() = default;
+  TensorMeta(Shape shape_, DType dtype_, Device device_ = Device())
+      : shape(std::move(shape_)), dtype(dtype_), device(device_) {}
+  Shape shape;
+  DType dtype = DType::Float32;
+  Device device;  // filled in where the tensor exists (the tape); inference leaves the default
+};
+
+// One call of an op, as inference, kernels and forward functions see it.
+struct OpCall {
+  const OpDef& op;
+  const std::vector<Tensor>& inputs;  // all on `device`
+  const Attrs& attrs;
+  Device device;
+  const char* name() const;
+};
+
+// What a gradient function receives. `grads` holds one tensor per output (undefined where no
+// gradient reached that output). Inputs/outputs are the forward call's (undefined when the op
+// declared that it does not need them); `needs[i]` tells whether input i wants a gradient.
+struct GradCall {
+  const OpDef& op;
+  const Attrs& attrs;
+  const std::vector<Tensor>& inputs;
+  const std::vector<TensorMeta>& input_metas;
+  const std::vector<Tensor>& outputs;
+  const std::vector<Tensor>& grads;
+  const std::vector<bool>& needs;
+  const char* name() const;
+};
+
+using InferFn = std::vector<TensorMeta> (*)(const OpCall&);
+using KernelFn = void (*)(const OpCall&, std::vector<Tensor>& outputs);
+using ForwardFn = std::vector<Tensor> (*)(const OpCall&);
+using GradFn = std::vector<Tensor> (*)(const GradCall&);
+
+enum class OpKind {
+  Kernel,     // inference + a kernel per device
+  Forward,    // device-independent forward (views, copies), recorded as one op
+  Composite,  // built from other public ops; they are recorded, not this op
+  InPlace,    // internal: writes into inputs[0] (copy_into); never recorded
+};
+
+struct AttrSpec {
+  std::string name;
+  AttrType type;
+  bool required = false;
+};
+
+// Bit i set = DType i accepted.
+using DTypeMask = uint32_t;
+constexpr DTypeMask mask_of(std::initializer_list<DType> dtypes) {
+  DTypeMask m = 0;
+  for (DType d : dtypes) m |= 1u << static_cast<int>(d);
+  return m;
+}
+inline constexpr DTypeMask kFloatTypes = mask_of({DType::Float32, DType::Float64});
+inline constexpr DTypeMask kIntTypes = mask_of({DType::Int32, DType::Int64, DType::UInt8});
+inline constexpr DTypeMask kSignedNumeric =
+    kFloatTypes | mask_of({DType::Int32, DType::Int64});
+inline constexpr DTypeMask kNumeric = kFloatTypes | kIntTypes;
+inline constexpr DTypeMask kAllTypes = (1u << kNumDTypes) - 1;
+LOOM_API std::string mask_names(DTypeMask mask);
+
+struct KernelEntry {
+  KernelFn fn = nullptr;
+  DTypeMask dtypes = 0;  // accepted dtypes of input 0 (of output 0 for ops without inputs)
+};
+
+class LOOM_API OpDef {
+ public:
+  std::string name;
+  std::string doc;
+  OpKind kind = OpKind::Kernel;
+  int min_inputs = 0;
+  int max_inputs = 0;  // -1: any number
+  std::vector<AttrSpec> attrs;
+  InferFn infer = nullptr;
+  ForwardFn forward = nullptr;
+  GradFn grad = nullptr;
+  uint32_t nondiff_inputs = 0;  // bit i: input i never gets a gradient (indices, conditions)
+  bool saves_inputs = true;     // the gradient reads the forward inputs
+  bool saves_outputs = false;   // the gradient reads the forward outputs
+  bool internal = false;        // not reachable through call_op / the C ABI
+  std::array<KernelEntry, 2> kernels;  // by DeviceType
+
+  bool differentiable() const { return grad != nullptr || kind == OpKind::Composite; }
+  const AttrSpec* find_attr(std::string_view attr) const;
+};
+
+// Fluent definition used by the op files: define_op("add").inputs(2).infer(f).grad(g);
+class LOOM_API OpBuilder {
+ public:
+  explicit OpBuilder(OpDef& def) : def_(def) {}
+  OpBuilder& inputs(int n) { return inputs(n, n); }
+  OpBuilder& inputs(int min, int max);
+  OpBuilder& attr(std::string name, AttrType type, bool required = false);
+  OpBuilder& infer(InferFn f);
+  OpBuilder& forward(ForwardFn f, OpKind kind = OpKind::Forward);
+  OpBuilder& composite(ForwardFn f) { return forward(f, OpKind::Composite); }
+  OpBuilder& in_place();  // the backends' kernels write into input 0
+  OpBuilder& grad(GradFn f);
+  OpBuilder& nondiff(std::initializer_list<int> inputs);
+  OpBuilder& saves(bool inputs, bool outputs);
+  OpBuilder& internal();
+  OpBuilder& doc(std::string text);
+
+ private:
+  OpDef& def_;
+};
+
+LOOM_API OpBuilder define_op(std::string_view name);
+LOOM_API void register_kernel(std::string_view op, DeviceType device, KernelFn fn, DTypeMask dtypes);
+// Throws NotFoundError naming `context` when no op has this name.
+LOOM_API const OpDef& find_op(std::string_view name, const char* context = "call_op");
+LOOM_API const OpDef* try_find_op(std::string_view name);
+LOOM_API std::vector<const OpDef*> all_ops();
+
+// Runs an op through the dispatcher: picks the device, validates, infers, allocates, runs the
+// kernel and records on active tapes.
+LOOM_API std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
+                                      const Attrs& attrs);
+inline Tensor dispatch1(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
+  return dispatch(op, inputs, attrs)[0];
+}
+
+namespace detail {
+// Copies src into the (possibly strided) view dst: same shape and dtype, same device.
+LOOM_API void copy_into(const Tensor& dst, const Tensor& src);
+}  // namespace detail
+
+}  // namespace loom
+
+// Registers definitions at load time: LOOM_REGISTER_OPS(elementwise) { define_op(...)...; }
+#define LOOM_REGISTER_OPS(tag)                                   \
+  static void loom_register_##tag();                             \
+  namespace {                                                    \
+  const bool loom_registered_##tag = (loom_register_##tag(), true); \
+  }                                                              \
+  static void loom_register_##tag()

@@ -1,0 +1,87 @@
+#include "support/test_support.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace loom::testing {
+
+namespace {
+double number(const nlohmann::json& v) {
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+    return s == "inf" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+  }
+  return v.get<double>();
+}
+}  // namespace
+
+Tensor tensor_from_json(const nlohmann::json& j) {
+  const DType dtype = dtype_from_name(j.at("dtype").get<std::string>());
+  const Shape shape(j.at("shape").get<std::vector<int64_t>>());
+  Tensor t;
+  if (is_integral(dtype)) {
+    t = detail::constant_from_int64s(j.at("values").get<std::vector<int64_t>>(), shape, dtype);
+  } else {
+    std::vector<double> vals;
+    for (const auto& v : j.at("values")) vals.push_back(number(v));
+    t = detail::constant_from_doubles(vals, shape, dtype);
+  }
+  const std::string layout = j.value("layout", "contiguous");
+  if (t.rank() == 0 || layout == "contiguous") return t;
+  if (layout == "transposed") {
+    const Tensor flipped = transpose(t).contiguous();  // reversed axes, contiguous
+    return transpose(flipped);                         // the original values, strided
+  }
+  if (layout == "strided") {  // every second element of a buffer twice as long
+    const Tensor doubled = stack({t, zeros_like(t)}, -1);
+    std::vector<TensorIndex> idx(static_cast<size_t>(t.rank()), TensorIndex(Slice()));
+    idx.push_back(TensorIndex(0));
+    return doubled.index(idx);
+  }
+  throw InvalidArgument("unknown layout " + layout);
+}
+
+const nlohmann::json& golden_cases() {
+  static const nlohmann::json cases = [] {
+    std::ifstream in(std::string(LOOM_GOLDEN_DIR) + "/op_cases.json");
+    if (!in) throw IOError("cannot open golden op cases");
+    return nlohmann::json::parse(in).at("cases");
+  }();
+  return cases;
+}
+
+std::vector<double> values_of(const Tensor& t) { return t.to_vector<double>(); }
+
+std::pair<double, double> tolerance_for(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return {2e-5, 1e-6};
+    case DType::Float64: return {1e-12, 1e-14};
+    case DType::Float16: case DType::BFloat16: return {1e-2, 1e-3};
+    default: return {0.0, 0.0};
+  }
+}
+
+void expect_tensor_near(const Tensor& actual, const Tensor& expected, double rtol, double atol,
+                        const std::string& context) {
+  ASSERT_TRUE(actual.defined()) << context;
+  ASSERT_EQ(actual.shape(), expected.shape()) << context << ": shape " << actual.shape().str()
+                                              << " vs expected " << expected.shape().str();
+  ASSERT_EQ(actual.dtype(), expected.dtype()) << context << ": dtype " << dtype_name(actual.dtype())
+                                              << " vs expected " << dtype_name(expected.dtype());
+  const auto a = values_of(actual), e = values_of(expected);
+  int reported = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const bool both_nan = std::isnan(a[i]) && std::isnan(e[i]);
+    const bool same_inf = std::isinf(a[i]) && a[i] == e[i];
+    if (both_nan || same_inf) continue;
+    if (!(std::abs(a[i] - e[i]) <= atol + rtol * std::abs(e[i]))) {
+      ADD_FAILURE() << context << ": element " << i << " is " << a[i] << ", expected " << e[i];
+      if (++reported >= 5) return;
+    }
+  }
+}
+
+}  // namespace loom::testing

@@ -1,0 +1,41 @@
+#pragma once
+// Helpers shared by the tests: golden cases from tests/golden/op_cases.json and comparisons.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "loom/loom.hpp"
+
+namespace loom::testing {
+
+// Builds a tensor from a golden JSON record {dtype, shape, values, layout}; layout
+// "transposed" or "strided" gives a non-contiguous view holding the same values.
+Tensor tensor_from_json(const nlohmann::json& j);
+
+// All golden forward cases (parsed once per process).
+const nlohmann::json& golden_cases();
+
+// Expects equal shape and dtype and values within tolerance (NaN equals NaN).
+void expect_tensor_near(const Tensor& actual, const Tensor& expected, double rtol, double atol,
+                        const std::string& context = "");
+// Default tolerances for a dtype: {rtol, atol}.
+std::pair<double, double> tolerance_for(DType dtype);
+
+// Values as doubles (any dtype), row-major.
+std::vector<double> values_of(const Tensor& t);
+
+// Runs f and expects an exception of class E whose message contains `fragment`.
+template <class E, class F>
+void expect_error(F&& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an exception containing '" << fragment << "'";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+        << "message: " << e.what() << "\nexpected to contain: " << fragment;
+  }
+}
+
+}  // namespace loom::testing
