@@ -30,7 +30,8 @@ Tensor prepare_value(const Tensor& target, const Tensor& value, const char* what
   }
   Tensor v = value.device() == target.device() ? value : value.to(target.device());
   if (v.shape() != target.shape()) {
-    if (broadcast_shapes(v.shape(), target.shape(), what) != target.shape()) {
+    const std::string name = std::string("Variable.") + what;
+    if (broadcast_shapes(v.shape(), target.shape(), name.c_str()) != target.shape()) {
       throw ShapeError(op + "value of shape " + v.shape().str() + " does not fit the region " +
                        target.shape().str());
     }

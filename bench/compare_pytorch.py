@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Runs loom's benchmark programs and the same workloads in PyTorch, with the same thread count,
+and prints loom/PyTorch time ratios (< 1: loom is faster).
+
+Usage: /usr/bin/python3 bench/compare_pytorch.py [--threads N] [--build build] [--json out.json]
+Needs Debian's python3-torch (1.13). Later issues add workloads to WORKLOADS and their loom
+counterparts to the benchmark programs (matched by name).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+
+def best_time(fn, inner=1, repeats=5, min_seconds=0.2):
+    fn()
+    best = float("inf")
+    start = time.perf_counter()
+    r = 0
+    while r < repeats or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / inner)
+        r += 1
+        if r > 1000:
+            break
+    return best
+
+
+def core_workloads():
+    """name -> seconds, for the names core_bench prints."""
+    out = {}
+    g = torch.Generator().manual_seed(1)
+    for n in (256, 1024, 2048):
+        a = torch.randn(n, n, generator=g)
+        b = torch.randn(n, n, generator=g)
+        out[f"matmul f32 {n}"] = best_time(lambda: torch.matmul(a, b))
+    for n, size in ((1 << 20, "1M"), (1 << 24, "16M")):
+        a = torch.rand(n, generator=g)
+        b = torch.rand(n, generator=g)
+        out[f"add f32 {size}"] = best_time(lambda: torch.add(a, b))
+        out[f"mul f32 {size}"] = best_time(lambda: torch.mul(a, b))
+        mat = a.reshape(n // 1024, 1024)
+        row = torch.rand(1024, generator=g)
+        out[f"broadcast add (N x 1024) + (1024) {size}"] = best_time(lambda: torch.add(mat, row))
+    s1, s2 = torch.tensor([1.0]), torch.tensor([2.0])
+    out["tiny add (1 element)"] = best_time(lambda: torch.add(s1, s2), inner=1000, repeats=20)
+    return out
+
+
+# (loom benchmark program, PyTorch workloads producing the same names)
+WORKLOADS = [("core_bench", core_workloads)]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
+    parser.add_argument("--json", default="")
+    parser.add_argument("--only", default="", help="run only this loom program")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = []
+    for program, torch_fn in WORKLOADS:
+        if args.only and program != args.only:
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            exe = os.path.join(args.build, "bench", program)
+            subprocess.run([exe, "--threads", str(args.threads), "--json", f.name], check=True,
+                           stdout=subprocess.DEVNULL)
+            loom = {r["name"]: r["seconds"] for r in json.load(open(f.name))["results"]}
+        for name, seconds in torch_fn().items():
+            if name in loom:
+                rows.append({"name": name, "loom_s": loom[name], "torch_s": seconds,
+                             "ratio": loom[name] / seconds})
+    print(f"threads={args.threads} torch={torch.__version__}")
+    print(f"{'workload':44s} {'loom':>11s} {'PyTorch':>11s}  loom/PyTorch")
+    for r in rows:
+        def fmt(s):
+            return f"{s * 1e6:8.2f} us" if s < 1e-3 else f"{s * 1e3:8.2f} ms"
+        print(f"{r['name']:44s} {fmt(r['loom_s'])} {fmt(r['torch_s'])}  {r['ratio']:.3f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"threads": args.threads, "torch": torch.__version__, "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+// Tensor core: creation, dtypes, views, host access, printing and their error paths.
+#include <sstream>
+
+#include "support/test_support.hpp"
+
+namespace loom::testing {
+namespace {
+
+TEST(Creation, ConstantFromNestedLists) {
+  const Tensor x = constant({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_EQ(x.shape(), (Shape{2, 3}));
+  EXPECT_EQ(x.dtype(), DType::Int64);  // integers default to int64
+  EXPECT_EQ(x.to_vector<int64_t>(), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  const Tensor y = constant({{{1.5}, {2.5}}, {{3.5}, {4.5}}});
+  EXPECT_EQ(y.shape(), (Shape{2, 2, 1}));
+  EXPECT_EQ(y.dtype(), DType::Float32);  // floats default to float32
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{1.5f, 2.5f, 3.5f, 4.5f}));
+  EXPECT_EQ(constant(7.0, DType::Float64).dtype(), DType::Float64);
+  EXPECT_EQ(constant(true).item<bool>(), true);
+  expect_error<ShapeError>([] { constant({{1, 2}, {3}}); }, "not rectangular");
+  expect_error<ShapeError>([] { constant(std::vector<float>{1, 2, 3}, Shape{2, 2}); }, "do not fill");
+}
+
+TEST(Creation, SeedExampleRangeAndReshape) {
+  const Tensor x = range(12);
+  EXPECT_EQ(x.shape(), (Shape{12}));
+  EXPECT_EQ(x.dtype(), DType::Int64);
+  EXPECT_EQ(x.reshape({3, 4}).shape(), (Shape{3, 4}));
+  EXPECT_EQ(x.reshape({-1, 4}).shape(), (Shape{3, 4}));
+  EXPECT_EQ(x.reshape({3, -1}).shape(), (Shape{3, 4}));
+  EXPECT_EQ(x.reshape({3, 4}).index({1, 2}).item<int64_t>(), 6);
+  expect_error<ShapeError>([&] { x.reshape({5, -1}); }, "[reshape] cannot reshape (12,)");
+}
+
+TEST(Creation, ZerosOnesFillLikeAndEye) {
+  EXPECT_EQ(zeros({2, 3}).to_vector<float>(), std::vector<float>(6, 0.0f));
+  EXPECT_EQ(ones({2}, DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{1, 1}));
+  const Tensor f = fill({2, 2}, 2.5, DType::Float64);
+  EXPECT_EQ(f.to_vector<double>(), std::vector<double>(4, 2.5));
+  EXPECT_EQ(zeros_like(f).dtype(), DType::Float64);
+  EXPECT_EQ(ones_like(f).to_vector<double>(), std::vector<double>(4, 1.0));
+  EXPECT_EQ(fill_like(f, -1).to_vector<double>(), std::vector<double>(4, -1.0));
+  EXPECT_EQ(eye(2, 3).to_vector<float>(), (std::vector<float>{1, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(linspace(0, 1, 5).to_vector<float>(), (std::vector<float>{0, 0.25f, 0.5f, 0.75f, 1}));
+  EXPECT_EQ(arange(1, 2, 0.5, DType::Float64).to_vector<double>(), (std::vector<double>{1, 1.5}));
+  expect_error<ShapeError>([] { zeros({2, -1}); }, "[fill] dimensions must be >= 0");
+}
+
+TEST(Creation, FromHostAndWrapHost) {
+  const std::vector<double> data = {1, 2, 3, 4};
+  const Tensor t = from_host(data.data(), 32, {2, 2}, DType::Float64);
+  EXPECT_EQ(t.to_vector<double>(), data);
+  expect_error<InvalidArgument>([&] { from_host(data.data(), 31, {2, 2}, DType::Float64); },
+                                "[from_host] 31 bytes do not match shape (2, 2)");
+  static int deleted = 0;
+  auto* buffer = new float[3]{1, 2, 3};
+  {
+    const Tensor w = wrap_host(buffer, 12, {3}, DType::Float32,
+                               [](void* p, void*) { delete[] static_cast<float*>(p); ++deleted; }, nullptr);
+    EXPECT_EQ(w.to_vector<float>(), (std::vector<float>{1, 2, 3}));
+    buffer[1] = 20;  // zero-copy: the tensor sees the caller's memory
+    EXPECT_EQ(w.to_vector<float>()[1], 20.0f);
+  }
+  EXPECT_EQ(deleted, 1);
+  auto* bad = new float[3];
+  expect_error<InvalidArgument>([&] {
+    wrap_host(bad, 8, {3}, DType::Float32, [](void* p, void*) { delete[] static_cast<float*>(p); ++deleted; }, nullptr);
+  }, "do not match");
+  EXPECT_EQ(deleted, 2) << "the deleter runs once when wrap_host fails";
+}
+
+TEST(DTypes, NamesSizesAndCasts) {
+  for (int i = 0; i < kNumDTypes; ++i) {
+    const auto d = static_cast<DType>(i);
+    EXPECT_EQ(dtype_from_name(dtype_name(d)), d);
+  }
+  expect_error<InvalidArgument>([] { dtype_from_name("complex64", "cast"); }, "[cast] unknown dtype 'complex64'");
+  const Tensor x = constant({1.0, -2.5, 65504.0, 1e-3});
+  const Tensor h = cast(x, DType::Float16);
+  EXPECT_EQ(h.dtype(), DType::Float16);
+  EXPECT_EQ(h.nbytes(), 8u);
+  const auto back = cast(h, DType::Float32).to_vector<float>();
+  EXPECT_FLOAT_EQ(back[0], 1.0f);
+  EXPECT_FLOAT_EQ(back[1], -2.5f);
+  EXPECT_FLOAT_EQ(back[2], 65504.0f);
+  EXPECT_NEAR(back[3], 1e-3, 1e-6);
+  const auto bf = cast(cast(x, DType::BFloat16), DType::Float32).to_vector<float>();
+  EXPECT_FLOAT_EQ(bf[1], -2.5f);
+  EXPECT_NEAR(bf[3], 1e-3, 1e-5);
+  // float16/bfloat16 are storage types on the CPU: arithmetic asks for a cast.
+  expect_error<DTypeError>([&] { add(h, h); }, "[add] does not support dtype float16 on CPU:0");
+}
+
+TEST(Half, RoundTripsAndRounding) {
+  EXPECT_EQ(Half(1.0f).bits, 0x3c00);
+  EXPECT_EQ(Half(-2.0f).bits, 0xc000);
+  EXPECT_EQ(Half(65520.0f).bits, 0x7c00);  // rounds to inf
+  EXPECT_EQ(Half(5.9604645e-08f).bits, 0x0001);  // smallest subnormal
+  EXPECT_FLOAT_EQ(static_cast<float>(Half(0.1f)), 0.099975586f);
+  EXPECT_EQ(BFloat16(1.0f).bits, 0x3f80);
+  EXPECT_FLOAT_EQ(static_cast<float>(BFloat16(3.14159f)), 3.140625f);
+}
+
+TEST(Views, ShareStorageAndKeepValues) {
+  const Tensor x = range(24).reshape({2, 3, 4});
+  const Tensor t = x.transpose({2, 0, 1});
+  EXPECT_EQ(t.shape(), (Shape{4, 2, 3}));
+  EXPECT_FALSE(t.is_contiguous());
+  EXPECT_EQ(t.impl()->storage.get(), x.impl()->storage.get());
+  EXPECT_EQ(t.index({1, 1, 2}).item<int64_t>(), x.index({1, 2, 1}).item<int64_t>());
+  const Tensor c = t.contiguous();
+  EXPECT_TRUE(c.is_contiguous());
+  EXPECT_NE(c.impl()->storage.get(), x.impl()->storage.get());
+  EXPECT_EQ(c.to_vector<int64_t>(), t.to_vector<int64_t>());
+  EXPECT_EQ(x.expand_dims(1).shape(), (Shape{2, 1, 3, 4}));
+  EXPECT_EQ(x.expand_dims(-1).shape(), (Shape{2, 3, 4, 1}));
+  EXPECT_EQ(x.reshape({1, 24, 1}).squeeze().shape(), (Shape{24}));
+  const Tensor b = constant({1, 2, 3}).broadcast_to({2, 3});
+  EXPECT_EQ(b.strides(), (Shape{0, 1}));
+  EXPECT_EQ(b.to_vector<int64_t>(), (std::vector<int64_t>{1, 2, 3, 1, 2, 3}));
+  expect_error<ShapeError>([&] { constant({1, 2, 3}).broadcast_to({2, 4}); }, "[broadcast_to]");
+  expect_error<InvalidArgument>([&] { x.transpose({0, 1}); }, "[transpose] perm has 2 entries");
+  expect_error<InvalidArgument>([&] { x.expand_dims(5); }, "[expand_dims] axis 5 is out of range");
+  expect_error<ShapeError>([&] { x.squeeze({0}); }, "[squeeze] cannot squeeze axis 0");
+}
+
+TEST(Views, PythonStyleIndexing) {
+  const Tensor x = range(12).reshape({3, 4});
+  EXPECT_EQ(x.index({Slice(1, 3)}).shape(), (Shape{2, 4}));                        // X[1:3]
+  EXPECT_EQ(x.index({1, 2}).item<int64_t>(), 6);                                    // X[1, 2]
+  EXPECT_EQ((x[{-1, -1}].item<int64_t>()), 11);                                       // X[-1, -1]
+  EXPECT_EQ((x[{Slice(), Slice(None, None, 2)}].to_vector<int64_t>()),
+            (std::vector<int64_t>{0, 2, 4, 6, 8, 10}));                             // X[:, ::2]
+  EXPECT_EQ((x[{Slice(None, None, -1), 0}].to_vector<int64_t>()),
+            (std::vector<int64_t>{8, 4, 0}));                                       // X[::-1, 0]
+  EXPECT_EQ((x[{Slice(-2, None)}].to_vector<int64_t>()[0]), 4);                       // X[-2:]
+  EXPECT_EQ((x[{Slice(5, 10)}].shape()), (Shape{0, 4}));                              // clamped
+  EXPECT_EQ((x[{Ellipsis, 1}].to_vector<int64_t>()), (std::vector<int64_t>{1, 5, 9}));  // X[..., 1]
+  EXPECT_EQ((x[{NewAxis, Slice(), 0}].shape()), (Shape{1, 3}));                       // X[None, :, 0]
+  EXPECT_EQ(x[2].to_vector<int64_t>(), (std::vector<int64_t>{8, 9, 10, 11}));
+  expect_error<InvalidArgument>([&] { x.index({3}); }, "[slice] index 3 is out of range for axis 0 with size 3");
+  expect_error<InvalidArgument>([&] { x.index({0, 0, 0}); }, "[index] too many indices");
+  expect_error<InvalidArgument>([&] { x.index({Slice(0, 2, 0)}); }, "step cannot be 0");
+}
+
+TEST(HostAccess, ItemAndCopies) {
+  const Tensor x = constant({{1.5, 2.5}, {3.5, 4.5}});
+  EXPECT_EQ(x.index({1, 0}).item<float>(), 3.5f);
+  EXPECT_EQ(x.index({1, 0}).item<int32_t>(), 3);  // converted like cast
+  EXPECT_EQ(x.transpose().to_vector<double>(), (std::vector<double>{1.5, 3.5, 2.5, 4.5}));
+  float out[4];
+  x.copy_to_host(out, sizeof out);
+  EXPECT_EQ(out[3], 4.5f);
+  expect_error<InvalidArgument>([&] { x.item<float>(); }, "[item] needs a tensor with exactly one element, got shape (2, 2)");
+  expect_error<InvalidArgument>([&] { x.copy_to_host(out, 8); }, "[copy_to_host] buffer of 8 bytes");
+  expect_error<InvalidArgument>([] { Tensor().shape(); }, "[tensor] the tensor handle is empty");
+}
+
+TEST(Printing, ShowsShapeDtypeDeviceAndSummarises) {
+  std::ostringstream a;
+  a << constant({{1, 2}, {3, 4}});
+  EXPECT_EQ(a.str(), "Tensor([[1 2]\n        [3 4]], shape=(2, 2), dtype=int64, device=CPU:0)");
+  std::ostringstream b;
+  b << constant(2.5);
+  EXPECT_EQ(b.str(), "Tensor(2.5, shape=(), dtype=float32, device=CPU:0)");
+  std::ostringstream c;
+  c << cast(range(2000), DType::Float32);
+  EXPECT_NE(c.str().find("[   0.    1.    2. ... 1997. 1998. 1999.]"), std::string::npos) << c.str();
+  EXPECT_EQ(constant({true, false}).str(), "Tensor([ True False], shape=(2,), dtype=bool, device=CPU:0)");
+}
+
+TEST(Operators, CallOpsAndScalarsTakeTensorDtype) {
+  const Tensor x = constant({1.0, 2.0, 4.0});
+  EXPECT_EQ((x + x).to_vector<float>(), (std::vector<float>{2, 4, 8}));
+  EXPECT_EQ((x * 2.0).to_vector<float>(), (std::vector<float>{2, 4, 8}));
+  EXPECT_EQ((1.0 - x).to_vector<float>(), (std::vector<float>{0, -1, -3}));
+  EXPECT_EQ((8.0 / x).to_vector<float>(), (std::vector<float>{8, 4, 2}));
+  EXPECT_EQ((-x).to_vector<float>(), (std::vector<float>{-1, -2, -4}));
+  EXPECT_EQ((x > 1.5 * ones_like(x)).to_vector<bool>(), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ((constant({3, 4}) * 2.0).dtype(), DType::Int64);
+  EXPECT_EQ((constant({7, -7}) % constant({3, 3})).to_vector<int64_t>(), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ((!constant({true, false})).to_vector<bool>(), (std::vector<bool>{false, true}));
+}
+
+TEST(Ops, SeedExamplesOnMatrices) {
+  const Tensor X = reshape(range(12), {3, 4});
+  const Tensor Y = constant({{2, 1, 4, 3}, {1, 2, 3, 4}, {4, 3, 2, 1}});
+  EXPECT_EQ(concat({X, Y}, 0).shape(), (Shape{6, 4}));
+  EXPECT_EQ(concat({X, Y}, 1).shape(), (Shape{3, 8}));
+  EXPECT_EQ(equal(X, Y).to_vector<bool>()[1], true);  // X[0,1] == Y[0,1] == 1
+  EXPECT_EQ(reduce_sum(X).item<int64_t>(), 66);
+  const Tensor Xf = cast(X, DType::Float32);
+  EXPECT_EQ(matmul(Xf, transpose(cast(Y, DType::Float32))).index({0, 0}).item<float>(), 0 * 2 + 1 * 1 + 2 * 4 + 3 * 3);
+  EXPECT_NEAR(norm(Xf).item<float>(), std::sqrt(506.0), 1e-4);
+  EXPECT_EQ(argmax(Y, 1).to_vector<int64_t>(), (std::vector<int64_t>{2, 3, 0}));
+  EXPECT_EQ(one_hot(constant({0, 2}), 3).to_vector<float>(), (std::vector<float>{1, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(split(X, 2, 1)[1].to_vector<int64_t>(), (std::vector<int64_t>{2, 3, 6, 7, 10, 11}));
+  EXPECT_EQ(pad(constant({1, 2}), {{1, 2}}, 9).to_vector<int64_t>(), (std::vector<int64_t>{9, 1, 2, 9, 9}));
+  EXPECT_EQ(tile(constant({1, 2}), {2}).to_vector<int64_t>(), (std::vector<int64_t>{1, 2, 1, 2}));
+  EXPECT_EQ(stack({constant({1}), constant({2})}, 1).shape(), (Shape{1, 2}));
+  EXPECT_EQ(gather(Y, constant({2, 0}), 0).to_vector<int64_t>()[0], 4);
+}
+
+TEST(Ops, LargeInputsUseTheThreadedPaths) {
+  // Big enough to split across threads in elementwise ops and reductions.
+  const int64_t n = 1 << 20;
+  const Tensor a = cast(range(n), DType::Float64);
+  const Tensor b = a * 2.0 + 1.0;
+  EXPECT_EQ(b.index({n - 1}).item<double>(), 2.0 * (n - 1) + 1);
+  EXPECT_DOUBLE_EQ(reduce_sum(a).item<double>(), static_cast<double>(n) * (n - 1) / 2);
+  const Tensor m = reshape(cast(a, DType::Float32), {1024, 1024});
+  const auto col = reduce_sum(m, std::vector<int64_t>{0}).to_vector<float>();
+  EXPECT_FLOAT_EQ(col[3], static_cast<float>(1024.0 * 1023 / 2 * 1024 + 3 * 1024));
+  const auto rows = reduce_max(m, std::vector<int64_t>{1}).to_vector<float>();
+  EXPECT_FLOAT_EQ(rows[5], 5 * 1024 + 1023);
+  EXPECT_EQ(argmax(reshape(a, {1, n}), 1).item<int64_t>(), n - 1);
+}
+
+TEST(Ops, NanHandling) {
+  const double nan = std::nan("");
+  const Tensor x = constant({1.0, nan, 3.0}, DType::Float64);
+  EXPECT_TRUE(std::isnan(reduce_max(x).item<double>()));
+  EXPECT_TRUE(std::isnan(maximum(x, zeros_like(x)).to_vector<double>()[1]));
+  EXPECT_EQ(argmax(x).item<int64_t>(), 1);
+  EXPECT_EQ(cast(x, DType::Int32).to_vector<int32_t>()[1], 0);  // defined: NaN -> 0
+  EXPECT_EQ(cast(constant({1e30}), DType::Int32).item<int32_t>(), 2147483647);  // saturates
+}
+
+}  // namespace
+}  // namespace loom::testing
