@@ -54,8 +54,38 @@ def core_workloads():
     return out
 
 
+def autograd_workloads():
+    out = {}
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+
+    def tiny():
+        z = (w * w + w).sum()
+        z.backward()
+        w.grad = None
+    out["tape step sum(w*w + w)"] = best_time(tiny, inner=200, repeats=20)
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(256, 784, generator=g)
+    y = torch.randn(256, 10, generator=g)
+    params = [(torch.randn(784, 256, generator=g) * 0.05).requires_grad_(), torch.zeros(256, requires_grad=True),
+              (torch.randn(256, 256, generator=g) * 0.05).requires_grad_(), torch.zeros(256, requires_grad=True),
+              (torch.randn(256, 10, generator=g) * 0.05).requires_grad_(), torch.zeros(10, requires_grad=True)]
+
+    def mlp_step():
+        h1 = torch.relu(x @ params[0] + params[1])
+        h2 = torch.relu(h1 @ params[2] + params[3])
+        out_ = h2 @ params[4] + params[5]
+        loss = ((out_ - y) ** 2).mean()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, gr in zip(params, grads):
+                p.sub_(gr * 0.01)
+    out["MLP 784-256-256-10 step (batch 256, mse, sgd)"] = best_time(mlp_step, inner=5, repeats=10)
+    return out
+
+
 # (loom benchmark program, PyTorch workloads producing the same names)
-WORKLOADS = [("core_bench", core_workloads)]
+WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloads)]
 
 
 def main():

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "loom/attrs.hpp"
+#include "loom/export.hpp"
 #include "loom/tensor.hpp"
 
 namespace loom {
@@ -15,14 +16,14 @@ struct TapeThreadState {
   int active_tapes = 0;  // tapes of this thread that currently record
   int paused = 0;        // RecordingPause depth: no tape records while > 0
 };
-TapeThreadState& tape_thread_state();
+LOOM_API TapeThreadState& tape_thread_state();
 
 inline bool should_record() {
   const TapeThreadState& s = tape_thread_state();
   return s.active_tapes > 0 && s.paused == 0;
 }
 
-void record_op(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
+LOOM_API void record_op(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
                const std::vector<Tensor>& outputs);
 
 // Stops every tape of this thread from recording while alive (used inside forward functions

@@ -5,13 +5,13 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 
+#include "autograd/id_table.hpp"
 #include "autograd/recording.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
+#include "ops/op_utils.hpp"
 #include "ops/registry.hpp"
 
 namespace loom {
@@ -19,15 +19,18 @@ namespace detail {
 
 using CustomBackward = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
+// One recorded tensor: its identity, its metadata and (when the gradient reads it) the tensor.
+struct TapeSlot {
+  uint64_t id;
+  TensorMeta meta;
+  Tensor saved;
+};
+
 struct TapeEntry {
   const OpDef* op = nullptr;
   Attrs attrs;
-  std::vector<Tensor> inputs;  // kept only when the gradient reads them
-  std::vector<TensorMeta> input_metas;
-  std::vector<uint64_t> input_ids;
-  std::vector<Tensor> outputs;  // kept only when the gradient reads them
-  std::vector<TensorMeta> output_metas;
-  std::vector<uint64_t> output_ids;
+  std::vector<TapeSlot> inputs;
+  std::vector<TapeSlot> outputs;
   std::shared_ptr<CustomBackward> custom;  // custom_gradient entries
 };
 
@@ -38,7 +41,7 @@ struct TapeImpl {
   bool used = false;  // a non-persistent tape answers once
   int stopped = 0;    // stop_recording() depth
   std::thread::id owner = std::this_thread::get_id();
-  std::unordered_set<uint64_t> tracked;  // watched tensors and outputs of recorded ops
+  IdSet tracked;  // watched tensors and outputs of recorded ops
   std::vector<TapeEntry> entries;
   std::vector<Variable> watched_variables;
 
@@ -50,7 +53,7 @@ struct TapeImpl {
   }
   void watch(const Tensor& t) {
     if (!t.defined()) throw InvalidArgument("[GradientTape.watch] the tensor handle is empty");
-    if (tracked.insert(t.id()).second && t.is_variable()) {
+    if (tracked.insert(t.id()) && t.is_variable()) {
       watched_variables.push_back(Variable::from_tensor(t));
     }
   }
@@ -77,27 +80,22 @@ void record_on(TapeImpl& tape, const OpDef& op, const Attrs& attrs,
         is_floating(in.dtype())) {
       tape.watch(in);
     }
-    connected = connected || tape.tracked.count(in.id()) > 0;
+    connected = connected || tape.tracked.contains(in.id());
   }
   if (!connected) return;
-  TapeEntry e;
+  TapeEntry& e = tape.entries.emplace_back();
   e.op = &op;
   e.attrs = attrs;
   e.custom = custom;
   const bool keep_inputs = op.saves_inputs || custom;
-  for (const Tensor& in : inputs) {
-    e.input_ids.push_back(in.id());
-    e.input_metas.push_back(meta_of(in));
-    if (keep_inputs) e.inputs.push_back(in);
-  }
-  if (!keep_inputs) e.inputs.resize(inputs.size());
+  const bool keep_outputs = op.saves_outputs || custom;
+  e.inputs.reserve(inputs.size());
+  for (const Tensor& in : inputs) e.inputs.push_back({in.id(), meta_of(in), keep_inputs ? in : Tensor()});
+  e.outputs.reserve(outputs.size());
   for (const Tensor& out : outputs) {
-    e.output_ids.push_back(out.id());
-    e.output_metas.push_back(meta_of(out));
-    e.outputs.push_back(op.saves_outputs || custom ? out : Tensor());
+    e.outputs.push_back({out.id(), meta_of(out), keep_outputs ? out : Tensor()});
     if (is_floating(out.dtype())) tape.tracked.insert(out.id());
   }
-  tape.entries.push_back(std::move(e));
 }
 
 void record_all(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
@@ -116,41 +114,46 @@ void record_all(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& 
 
 // Ids that depend on any source, walking the record forwards; entries that touch none are
 // skipped by the backward pass.
-std::vector<bool> live_entries(const TapeImpl& tape, std::unordered_set<uint64_t>& reach) {
+std::vector<bool> live_entries(const TapeImpl& tape, IdSet& reach) {
   std::vector<bool> live(tape.entries.size(), false);
   for (size_t i = 0; i < tape.entries.size(); ++i) {
     const TapeEntry& e = tape.entries[i];
-    for (uint64_t id : e.input_ids) {
-      if (reach.count(id)) {
+    for (const TapeSlot& in : e.inputs) {
+      if (reach.contains(in.id)) {
         live[i] = true;
         break;
       }
     }
-    if (live[i]) reach.insert(e.output_ids.begin(), e.output_ids.end());
+    if (live[i]) {
+      for (const TapeSlot& out : e.outputs) reach.insert(out.id);
+    }
   }
   return live;
 }
 
-void accumulate(std::unordered_map<uint64_t, Tensor>& grads, uint64_t id, const Tensor& g) {
-  auto [it, inserted] = grads.emplace(id, g);
-  if (!inserted) it->second = add(it->second, g);
+void accumulate(IdTable<Tensor>& grads, uint64_t id, const Tensor& g) {
+  bool inserted = false;
+  Tensor& slot = grads.get_or_insert(id, &inserted);
+  slot = inserted ? g : add(slot, g);
 }
 
 std::vector<Tensor> entry_gradients(TapeEntry& e, const std::vector<Tensor>& out_grads,
                                     const std::vector<bool>& needs) {
-  if (e.custom) {
+  if (e.custom) {  // user code gets zeros for outputs no gradient reached
     std::vector<Tensor> filled;
     for (size_t i = 0; i < out_grads.size(); ++i) {
-      filled.push_back(out_grads[i].defined() ? out_grads[i]
-                                              : [&] {
-                                                  DeviceScope on(e.output_metas[i].device);
-                                                  return zeros(e.output_metas[i].shape,
-                                                               e.output_metas[i].dtype);
-                                                }());
+      filled.push_back(out_grads[i].defined() ? out_grads[i] : ops::grad_or_zeros(Tensor(), e.outputs[i].meta));
     }
     return (*e.custom)(filled);
   }
-  GradCall call{*e.op, e.attrs, e.inputs, e.input_metas, e.outputs, out_grads, needs};
+  std::vector<Tensor> inputs, outputs;
+  std::vector<TensorMeta> input_metas;
+  for (const TapeSlot& in : e.inputs) {
+    inputs.push_back(in.saved);
+    input_metas.push_back(in.meta);
+  }
+  for (const TapeSlot& out : e.outputs) outputs.push_back(out.saved);
+  GradCall call{*e.op, e.attrs, inputs, input_metas, outputs, out_grads, needs};
   // Single-output ops always receive a defined gradient; multi-output ones may see gaps.
   return e.op->grad(call);
 }
@@ -258,13 +261,13 @@ std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets,
   // This tape does not record its own backward pass; outer tapes do (higher-order gradients).
   RecordingStop pause_this(impl_);
 
-  std::unordered_set<uint64_t> reach;
-  for (const Tensor& s : sources) {
-    if (is_floating(s.dtype())) reach.insert(s.id());
+  detail::IdSet reach;
+  for (const Tensor& s : sources) {  // a source the tape never watched gets no gradient (as TF)
+    if (is_floating(s.dtype()) && tape.tracked.contains(s.id())) reach.insert(s.id());
   }
   const std::vector<bool> live = detail::live_entries(tape, reach);
 
-  std::unordered_map<uint64_t, Tensor> grads;
+  detail::IdTable<Tensor> grads;
   for (size_t i = 0; i < targets.size(); ++i) {
     const Tensor& t = targets[i];
     if (!is_floating(t.dtype())) continue;
@@ -285,52 +288,51 @@ std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets,
   for (size_t k = tape.entries.size(); k-- > 0;) {
     if (!live[k]) continue;
     detail::TapeEntry& e = tape.entries[k];
-    std::vector<Tensor> out_grads(e.output_ids.size());
+    std::vector<Tensor> out_grads(e.outputs.size());
     bool any = false;
-    for (size_t j = 0; j < e.output_ids.size(); ++j) {
-      auto it = grads.find(e.output_ids[j]);
-      if (it != grads.end()) {
-        out_grads[j] = it->second;
+    for (size_t j = 0; j < e.outputs.size(); ++j) {
+      if (const Tensor* g = grads.find(e.outputs[j].id)) {
+        out_grads[j] = *g;
         any = true;
       }
     }
     if (!any) continue;
-    std::vector<bool> needs(e.input_ids.size());
+    std::vector<bool> needs(e.inputs.size());
     bool wanted = false;
     for (size_t i = 0; i < needs.size(); ++i) {
-      needs[i] = !(e.op->nondiff_inputs & (1u << i)) && reach.count(e.input_ids[i]) &&
-                 is_floating(e.input_metas[i].dtype);
+      needs[i] = !(e.op->nondiff_inputs & (1u << i)) && reach.contains(e.inputs[i].id) &&
+                 is_floating(e.inputs[i].meta.dtype);
       wanted = wanted || needs[i];
     }
     if (!wanted) continue;
     const std::vector<Tensor> in_grads = detail::entry_gradients(e, out_grads, needs);
-    if (in_grads.size() != e.input_ids.size()) {
+    if (in_grads.size() != e.inputs.size()) {
       throw InvalidArgument("[GradientTape.gradient] the gradient of '" + e.op->name + "' returned " +
                             std::to_string(in_grads.size()) + " tensors for " +
-                            std::to_string(e.input_ids.size()) + " inputs");
+                            std::to_string(e.inputs.size()) + " inputs");
     }
     for (size_t i = 0; i < in_grads.size(); ++i) {
       if (!needs[i] || !in_grads[i].defined()) continue;
-      if (in_grads[i].shape() != e.input_metas[i].shape) {
+      if (in_grads[i].shape() != e.inputs[i].meta.shape) {
         throw InternalError("[GradientTape.gradient] the gradient of '" + e.op->name +
                             "' for input " + std::to_string(i) + " has shape " +
                             in_grads[i].shape().str() + ", expected " +
-                            e.input_metas[i].shape.str());
+                            e.inputs[i].meta.shape.str());
       }
-      detail::accumulate(grads, e.input_ids[i], in_grads[i]);
+      detail::accumulate(grads, e.inputs[i].id, in_grads[i]);
     }
     if (!tape.persistent) {  // free what this entry kept as soon as it has been used
-      e.inputs.clear();
-      e.outputs.clear();
+      for (detail::TapeSlot& slot : e.inputs) slot.saved = Tensor();
+      for (detail::TapeSlot& slot : e.outputs) slot.saved = Tensor();
     }
   }
 
   std::vector<Tensor> result;
   result.reserve(sources.size());
   for (const Tensor& s : sources) {
-    auto it = grads.find(s.id());
-    if (it != grads.end() && is_floating(s.dtype())) {
-      result.push_back(it->second);
+    const Tensor* g = grads.find(s.id());
+    if (g && is_floating(s.dtype())) {
+      result.push_back(*g);
     } else if (unconnected == UnconnectedGradients::Zero && is_floating(s.dtype())) {
       result.push_back(zeros_like(s));
     } else {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "loom/error.hpp"
 
@@ -24,6 +25,7 @@ class CpuAllocator final : public Allocator {
  public:
   static constexpr size_t kCacheFrom = size_t{1} << 18;   // 256 KiB
   static constexpr size_t kCacheLimit = size_t{1} << 30;  // 1 GiB kept at most
+  static constexpr size_t kSmallMax = 4096;  // per-thread free lists up to this size
 
   ~CpuAllocator() override { empty_cache(); }
 
@@ -37,7 +39,11 @@ class CpuAllocator final : public Allocator {
                              std::to_string(nbytes) + " bytes with " + std::to_string(live - n) +
                              " bytes live and a limit of " + std::to_string(limit) + " bytes");
     }
-    void* p = nbytes ? take_cached(rounded(nbytes)) : nullptr;
+    void* p = nullptr;
+    if (nbytes) {
+      SmallCache* small = rounded(nbytes) <= kSmallMax ? small_cache() : nullptr;
+      p = small ? small->take(rounded(nbytes)) : take_cached(rounded(nbytes));
+    }
     if (nbytes && !p) p = system_alloc(rounded(nbytes));
     if (nbytes && !p) {
       live_.fetch_sub(n);
@@ -53,6 +59,12 @@ class CpuAllocator final : public Allocator {
     live_.fetch_sub(static_cast<int64_t>(nbytes));
     if (!ptr) return;
     const size_t size = rounded(nbytes);
+    if (size <= kSmallMax) {
+      if (SmallCache* small = small_cache()) {
+        small->give(size, ptr);
+        return;
+      }
+    }
     if (size >= kCacheFrom) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_ + size <= kCacheLimit) {
@@ -97,6 +109,53 @@ class CpuAllocator final : public Allocator {
     cached_ -= size;
     return p;
   }
+  // Small blocks (scalars, biases, the tensors of a tape step) come from per-thread free lists
+  // by power-of-two size class: no lock and no malloc on the hot path of small ops.
+  class SmallCache {
+   public:
+    static constexpr int kClasses = 7;        // 64 B ... 4 KiB
+    static constexpr size_t kPerClass = 256;  // blocks kept per class and thread
+    ~SmallCache() {
+      gone() = true;  // tensors freed later in this thread's exit go straight to free()
+      for (auto& list : lists_) {
+        for (void* p : list) std::free(p);
+      }
+    }
+    static bool& gone() {
+      thread_local bool flag = false;
+      return flag;
+    }
+    void* take(size_t size) {
+      auto& list = lists_[class_of(size)];
+      if (list.empty()) return std::aligned_alloc(64, class_size(class_of(size)));
+      void* p = list.back();
+      list.pop_back();
+      return p;
+    }
+    void give(size_t size, void* p) {
+      auto& list = lists_[class_of(size)];
+      if (list.size() >= kPerClass) {
+        std::free(p);
+      } else {
+        list.push_back(p);
+      }
+    }
+
+   private:
+    static int class_of(size_t size) {
+      int c = 0;
+      while (class_size(c) < size) ++c;
+      return c;
+    }
+    static size_t class_size(int c) { return size_t{64} << c; }
+    std::vector<void*> lists_[kClasses];
+  };
+  static SmallCache* small_cache() {
+    if (SmallCache::gone()) return nullptr;
+    thread_local SmallCache cache;
+    return &cache;
+  }
+
   void* system_alloc(size_t size) {
     void* p = std::aligned_alloc(64, size);
     if (!p) {  // give the cache back to the system and try once more

@@ -30,9 +30,9 @@ template <class T, class F>
 void generate(Tensor& out, int64_t grain, F f) {
   T* p = static_cast<T*>(out.data_ptr());
   const int64_t n = out.numel();
-  const int nt = detail::threads_for(n, grain);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int64_t i = 0; i < n; ++i) p[i] = f(i);
+  parallel_chunks(n, detail::threads_for(n, grain), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] = f(i);
+  });
 }
 
 void fill_kernel(const OpCall& call, std::vector<Tensor>& out) {

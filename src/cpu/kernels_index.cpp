@@ -35,13 +35,13 @@ void gather_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const auto* src = static_cast<const char*>(params.data_ptr());
   auto* dst = static_cast<char*>(out[0].data_ptr());
   const auto n = static_cast<int64_t>(idx.size());
-  const int nt = detail::threads_for(outer * n * inner, kCheapGrain);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int64_t task = 0; task < outer * n; ++task) {
-    const int64_t o = task / n, i = task % n;
-    std::memcpy(dst + static_cast<size_t>(task) * row,
-                src + (static_cast<size_t>(o * dim + idx[static_cast<size_t>(i)])) * row, row);
-  }
+  parallel_chunks(outer * n, detail::threads_for(outer * n * inner, kCheapGrain), [&](int64_t b, int64_t e) {
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t o = task / n, i = task % n;
+      std::memcpy(dst + static_cast<size_t>(task) * row,
+                  src + (static_cast<size_t>(o * dim + idx[static_cast<size_t>(i)])) * row, row);
+    }
+  });
 }
 
 void scatter_add_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -60,15 +60,15 @@ void scatter_add_kernel(const OpCall& call, std::vector<Tensor>& out) {
     const T* src = static_cast<const T*>(updates.data_ptr());
     for (int64_t i = 0; i < out[0].numel(); ++i) dst[i] = T(0);
     // Parallel over outer slices only: two indices may hit the same row.
-    const int nt = detail::threads_for(outer * n * inner, kCheapGrain);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && outer > 1)
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t i = 0; i < n; ++i) {
-        T* d = dst + (o * dim + idx[static_cast<size_t>(i)]) * inner;
-        const T* s = src + (o * n + i) * inner;
-        for (int64_t j = 0; j < inner; ++j) d[j] = static_cast<T>(d[j] + s[j]);
+    parallel_chunks(outer, detail::threads_for(outer * n * inner, kCheapGrain), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        for (int64_t i = 0; i < n; ++i) {
+          T* d = dst + (o * dim + idx[static_cast<size_t>(i)]) * inner;
+          const T* s = src + (o * n + i) * inner;
+          for (int64_t j = 0; j < inner; ++j) d[j] = static_cast<T>(d[j] + s[j]);
+        }
       }
-    }
+    });
   });
 }
 

@@ -65,36 +65,34 @@ void run_reduction(const Plan& p, Out* out, const Reducer& r) {
     if (K0 == 1 && R >= 2 * kCheapGrain) {  // one big reduction: split R across threads
       const int nt = detail::threads_for(R, kCheapGrain);
       std::vector<Acc> partial(static_cast<size_t>(nt), r.init());
-#pragma omp parallel for num_threads(nt) schedule(static)
-      for (int t = 0; t < nt; ++t) {
-        const int64_t b = R * t / nt, e = R * (t + 1) / nt;
-        Acc acc = r.init();
-        for (int64_t i = b; i < e; ++i) acc = r.step(acc, x[i]);
-        partial[static_cast<size_t>(t)] = acc;
-      }
+      parallel_chunks(nt, nt, [&](int64_t tb, int64_t te) {
+        for (int64_t t = tb; t < te; ++t) {
+          const int64_t b = R * t / nt, e = R * (t + 1) / nt;
+          Acc acc = r.init();
+          for (int64_t i = b; i < e; ++i) acc = r.step(acc, x[i]);
+          partial[static_cast<size_t>(t)] = acc;
+        }
+      });
       Acc acc = r.init();
       for (const Acc& a : partial) acc = r.combine(acc, a);
       out[0] = r.finish(acc);
       return;
     }
-    const int nt = detail::threads_for(K0 * R, kCheapGrain);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t o = 0; o < K0; ++o) {
-      const T* row = x + o * R;
-      Acc acc = r.init();
-      for (int64_t i = 0; i < R; ++i) acc = r.step(acc, row[i]);
-      out[o] = r.finish(acc);
-    }
+    parallel_chunks(K0, detail::threads_for(K0 * R, kCheapGrain), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const T* row = x + o * R;
+        Acc acc = r.init();
+        for (int64_t i = 0; i < R; ++i) acc = r.step(acc, row[i]);
+        out[o] = r.finish(acc);
+      }
+    });
     return;
   }
   // Inner axis kept: accumulate whole rows (vectorises across the inner axis).
-  const int nt = detail::threads_for(K0 * R * K1, kCheapGrain);
   const int64_t tasks = K0 * ((K1 + 255) / 256);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_chunks(tasks, detail::threads_for(K0 * R * K1, kCheapGrain), [&](int64_t tb, int64_t te) {
     std::vector<Acc> acc(256);
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < tasks; ++task) {
+    for (int64_t task = tb; task < te; ++task) {
       const int64_t o = task % K0;
       const int64_t j0 = (task / K0) * 256;
       const int64_t width = std::min<int64_t>(256, K1 - j0);
@@ -105,7 +103,7 @@ void run_reduction(const Plan& p, Out* out, const Reducer& r) {
       }
       for (int64_t j = 0; j < width; ++j) out[o * K1 + j0 + j] = r.finish(acc[static_cast<size_t>(j)]);
     }
-  }
+  });
 }
 
 // Sums accumulate in double (floats) or int64 (integers) to limit rounding and overflow.
@@ -200,9 +198,8 @@ void arg_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
   visit_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* data = static_cast<const T*>(x.data_ptr());
-    const int nt = detail::threads_for(K0 * K1 * R, kCheapGrain);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t ok = 0; ok < K0 * K1; ++ok) {
+    parallel_chunks(K0 * K1, detail::threads_for(K0 * K1 * R, kCheapGrain), [&](int64_t b, int64_t e) {
+    for (int64_t ok = b; ok < e; ++ok) {
       const int64_t o = ok / K1, k = ok % K1;
       const T* base = data + o * R * K1 + k;
       int64_t best = 0;
@@ -221,6 +218,7 @@ void arg_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
       }
       result[ok] = best;
     }
+    });
   });
 }
 

@@ -41,6 +41,21 @@ inline Loop make_loop(const Tensor& out, std::initializer_list<const Tensor*> in
   Loop L;
   L.nops = 1 + static_cast<int>(inputs.size());
   const Shape& shape = out.shape();
+  L.numel = shape.numel();
+  // Fast path: every operand contiguous with the output's shape is one flat run.
+  bool flat = out.is_contiguous();
+  for (const Tensor* t : inputs) flat = flat && t->shape() == shape && t->is_contiguous();
+  if (flat) {
+    L.shape.push_back(L.numel);
+    L.base[0] = static_cast<char*>(out.data_ptr());
+    L.strides[0].push_back(static_cast<int64_t>(dtype_size(out.dtype())));
+    int k = 1;
+    for (const Tensor* t : inputs) {
+      L.base[k] = static_cast<char*>(t->data_ptr());
+      L.strides[k++].push_back(static_cast<int64_t>(dtype_size(t->dtype())));
+    }
+    return L;
+  }
   Shape full[kMaxOperands];
   full[0] = broadcast_byte_strides(out, shape);
   L.base[0] = static_cast<char*>(out.data_ptr());
@@ -50,7 +65,6 @@ inline Loop make_loop(const Tensor& out, std::initializer_list<const Tensor*> in
     L.base[k] = static_cast<char*>(t->data_ptr());
     ++k;
   }
-  L.numel = shape.numel();
   // Drop size-1 axes, then merge axis i into the previous kept axis when all strides line up.
   for (int i = 0; i < shape.rank(); ++i) {
     const int64_t n = shape[i];
@@ -72,6 +86,23 @@ inline Loop make_loop(const Tensor& out, std::initializer_list<const Tensor*> in
     for (int op = 0; op < L.nops; ++op) L.strides[op].push_back(0);
   }
   return L;
+}
+
+// Calls f(begin, end) on contiguous chunks of [0, n), one per thread. With one thread it runs
+// inline: even an OpenMP region with if(false) costs futex calls on every op.
+template <class F>
+void parallel_chunks(int64_t n, int nt, F&& f) {
+  if (nt <= 1 || n <= 1) {
+    if (n > 0) f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int64_t t = omp_get_thread_num();
+    const int64_t count = omp_get_num_threads();
+    const int64_t b = n * t / count, e = n * (t + 1) / count;
+    if (b < e) f(b, e);
+  }
 }
 
 // Calls f(ptrs, inner_strides, n) over runs of the innermost axis, splitting [0, numel) across
@@ -108,20 +139,7 @@ void for_each_run(const Loop& L, int64_t grain, F&& f) {
       }
     }
   };
-  const int nt = detail::threads_for(L.numel, grain);
-  if (nt <= 1) {
-    run(0, L.numel);
-    return;
-  }
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num();
-    const int n = omp_get_num_threads();
-    const int64_t chunk = (L.numel + n - 1) / n;
-    const int64_t b = std::min<int64_t>(L.numel, t * chunk);
-    const int64_t e = std::min<int64_t>(L.numel, b + chunk);
-    if (b < e) run(b, e);
-  }
+  parallel_chunks(L.numel, detail::threads_for(L.numel, grain), run);
 }
 
 template <class T>

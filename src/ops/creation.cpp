@@ -132,9 +132,9 @@ LOOM_REGISTER_OPS(creation) {
   define_op("linspace").inputs(0).attr("start", AttrType::Float, true)
       .attr("stop", AttrType::Float, true).attr("num", AttrType::Int, true)
       .attr("dtype", AttrType::DType).composite(forward_linspace)
-      .doc("num evenly spaced values from start to stop (inclusive)");
+      .no_gradient().doc("num evenly spaced values from start to stop (inclusive)");
   define_op("eye").inputs(0).attr("rows", AttrType::Int, true).attr("cols", AttrType::Int)
-      .attr("dtype", AttrType::DType).composite(forward_eye).doc("identity matrix");
+      .attr("dtype", AttrType::DType).composite(forward_eye).no_gradient().doc("identity matrix");
 }
 
 namespace {

@@ -94,7 +94,7 @@ LOOM_REGISTER_OPS(indexing) {
       .nondiff({1}).doc("zeros with dim_size entries along axis, updates added at indices");
   define_op("one_hot").inputs(1).attr("depth", AttrType::Int, true).attr("on_value", AttrType::Float)
       .attr("off_value", AttrType::Float).attr("dtype", AttrType::DType).composite(forward_one_hot)
-      .doc("one-hot encoding along a new last axis");
+      .no_gradient().doc("one-hot encoding along a new last axis");
 }
 
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis) {

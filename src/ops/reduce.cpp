@@ -112,7 +112,9 @@ void reduction(const char* name, InferFn infer, GradFn grad, bool saves_outputs,
 
 LOOM_REGISTER_OPS(reduce) {
   reduction("reduce_sum", infer_reduce_same, grad_sum, false, "sum over axes (all if absent)");
-  reduction("reduce_prod", infer_reduce_same, grad_prod, false, "product over axes");
+  reduction("reduce_prod", infer_reduce_same, grad_prod, false,
+            "product over axes; the gradient is exact with zeros in the input, its second "
+            "derivative only away from zeros");
   reduction("reduce_max", infer_reduce_same, grad_extremum, true,
             "maximum over axes; ties share the gradient");
   reduction("reduce_min", infer_reduce_same, grad_extremum, true,

@@ -102,6 +102,10 @@ OpBuilder& OpBuilder::internal() {
   def_.internal = true;
   return *this;
 }
+OpBuilder& OpBuilder::no_gradient() {
+  def_.composite_differentiable = false;
+  return *this;
+}
 OpBuilder& OpBuilder::doc(std::string text) {
   def_.doc = std::move(text);
   return *this;

@@ -101,9 +101,12 @@ class LOOM_API OpDef {
   bool saves_inputs = true;     // the gradient reads the forward inputs
   bool saves_outputs = false;   // the gradient reads the forward outputs
   bool internal = false;        // not reachable through call_op / the C ABI
+  bool composite_differentiable = true;  // a Composite whose result has no gradient sets false
   std::array<KernelEntry, 2> kernels;  // by DeviceType
 
-  bool differentiable() const { return grad != nullptr || kind == OpKind::Composite; }
+  bool differentiable() const {
+    return grad != nullptr || (kind == OpKind::Composite && composite_differentiable);
+  }
   const AttrSpec* find_attr(std::string_view attr) const;
 };
 
@@ -122,6 +125,7 @@ class LOOM_API OpBuilder {
   OpBuilder& nondiff(std::initializer_list<int> inputs);
   OpBuilder& saves(bool inputs, bool outputs);
   OpBuilder& internal();
+  OpBuilder& no_gradient();  // a composite whose output is not differentiable (one_hot, eye)
   OpBuilder& doc(std::string text);
 
  private:

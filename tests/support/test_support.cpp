@@ -29,7 +29,10 @@ Tensor tensor_from_json(const nlohmann::json& j) {
     for (const auto& v : j.at("values")) vals.push_back(number(v));
     t = detail::constant_from_doubles(vals, shape, dtype);
   }
-  const std::string layout = j.value("layout", "contiguous");
+  return with_layout(t, j.value("layout", "contiguous"));
+}
+
+Tensor with_layout(const Tensor& t, const std::string& layout) {
   if (t.rank() == 0 || layout == "contiguous") return t;
   if (layout == "transposed") {
     const Tensor flipped = transpose(t).contiguous();  // reversed axes, contiguous

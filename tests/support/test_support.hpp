@@ -14,6 +14,10 @@ namespace loom::testing {
 // "transposed" or "strided" gives a non-contiguous view holding the same values.
 Tensor tensor_from_json(const nlohmann::json& j);
 
+// The same values as t in another memory layout: "contiguous", "transposed" (a transposed view
+// of a transposed copy) or "strided" (every second element of a buffer twice as long).
+Tensor with_layout(const Tensor& t, const std::string& layout);
+
 // All golden forward cases (parsed once per process).
 const nlohmann::json& golden_cases();
 
