@@ -84,8 +84,38 @@ def autograd_workloads():
     return out
 
 
+def nn_workloads():
+    """NCHW, as PyTorch users run it; forward + backward with a fixed output gradient."""
+    out = {}
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(3)
+
+    def step_time(x, params, f):
+        dy = torch.randn(f(x).shape, generator=g)
+        sources = [x.requires_grad_(True)] + [p.requires_grad_(True) for p in params]
+
+        def step():
+            y = f(x)
+            torch.autograd.grad(y, sources, dy)
+        return best_time(step, inner=1, repeats=5, min_seconds=0.5)
+
+    x = torch.randn(256, 1, 28, 28, generator=g)
+    w, b = torch.randn(6, 1, 5, 5, generator=g) * 0.1, torch.zeros(6)
+    out["conv2d fwd+bwd LeNet conv1 (256x28x28x1 -> 6, 5x5)"] = step_time(x, [w, b], lambda i: F.conv2d(i, w, b, padding=2))
+    vx = torch.randn(32, 64, 32, 32, generator=g)
+    w, b = torch.randn(64, 64, 3, 3, generator=g) * 0.05, torch.zeros(64)
+    out["conv2d fwd+bwd VGG layer (32x32x32x64 -> 64, 3x3)"] = step_time(vx, [w, b], lambda i: F.conv2d(i, w, b, padding=1))
+    vx = vx.detach()
+    out["max_pool2d fwd+bwd (32x32x32x64, 2x2/2)"] = step_time(vx, [], lambda i: F.max_pool2d(i, 2))
+    vx = vx.detach()
+    gamma, beta = torch.ones(64), torch.zeros(64)
+    out["batch_norm fwd+bwd (32x32x32x64)"] = step_time(
+        vx, [gamma, beta], lambda i: F.batch_norm(i, None, None, gamma, beta, training=True, eps=1e-3))
+    return out
+
+
 # (loom benchmark program, PyTorch workloads producing the same names)
-WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloads)]
+WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloads), ("nn_bench", nn_workloads)]
 
 
 def main():

@@ -28,11 +28,89 @@ Tensor U(const Shape& shape, double lo = -2, double hi = 2, const std::string& l
   return with_layout(random_uniform(shape, lo, hi, DType::Float64, next_seed()), layout);
 }
 
-std::vector<GradSpec> specs() {
-  std::vector<GradSpec> s;
-  auto add = [&](std::string op, Attrs attrs, std::function<std::vector<Tensor>()> inputs, std::string label = "") {
-    s.push_back({std::move(op), std::move(attrs), std::move(inputs), std::move(label)});
+struct SpecList {
+  std::vector<GradSpec> specs;
+  void operator()(std::string op, Attrs attrs, std::function<std::vector<Tensor>()> inputs, std::string label = "") {
+    specs.push_back({std::move(op), std::move(attrs), std::move(inputs), std::move(label)});
+  }
+};
+using AddSpec = SpecList;
+
+// Neural-network ops: convolutions (strides, dilation, padding modes, groups, depthwise),
+// pooling, batch norm and its gradient, softmax, losses, activations, dropout, dense.
+void add_nn_specs(AddSpec& add) {
+  using V = std::vector<int64_t>;
+  struct Conv {
+    Shape x, f;
+    Attrs attrs;
+    bool bias;
   };
+  const std::vector<Conv> convs = {
+      {{2, 4, 5, 3}, {3, 3, 3, 2}, {{"padding", std::string("same")}}, true},
+      {{1, 5, 5, 2}, {3, 2, 2, 3}, {{"padding", std::string("valid")}, {"strides", V{2, 1}}}, false},
+      {{1, 6, 6, 2}, {3, 3, 2, 2}, {{"padding", std::string("same")}, {"dilations", V{2, 2}}}, false},
+      {{1, 4, 4, 2}, {2, 2, 2, 2}, {{"padding", std::string("explicit")}, {"explicit_paddings", V{1, 0, 0, 1}}}, true},
+      {{1, 4, 4, 4}, {3, 3, 2, 4}, {{"padding", std::string("same")}, {"groups", int64_t{2}}}, false},
+      {{1, 4, 4, 3}, {3, 3, 1, 6}, {{"padding", std::string("same")}, {"groups", int64_t{3}}}, true},  // depthwise
+  };
+  for (const Conv& c : convs) {
+    add("conv2d", c.attrs, [=] {
+      std::vector<Tensor> in{U(c.x, -2, 2, "transposed"), U(c.f)};
+      if (c.bias) in.push_back(U({c.f[3]}));
+      return in;
+    }, "");
+    const Tensor probe = call_op("conv2d", {zeros(c.x, DType::Float64), zeros(c.f, DType::Float64)}, c.attrs)[0];
+    Attrs in_attrs = c.attrs, f_attrs = c.attrs;
+    in_attrs.set("input_shape", c.x.vec());
+    f_attrs.set("filter_shape", c.f.vec());
+    const Shape y = probe.shape();
+    add("conv2d_backprop_input", in_attrs, [=] { return std::vector<Tensor>{U(y), U(c.f)}; }, "");
+    add("conv2d_backprop_filter", f_attrs, [=] { return std::vector<Tensor>{U(c.x), U(y)}; }, "");
+  }
+  for (const char* pad : {"valid", "same"}) {
+    const Attrs pool{{"window", V{2, 2}}, {"strides", V{2, 1}}, {"padding", std::string(pad)}};
+    add("max_pool2d", pool, [] { return std::vector<Tensor>{U({2, 4, 5, 3}, -2, 2, "transposed")}; }, pad);
+    add("avg_pool2d", pool, [] { return std::vector<Tensor>{U({2, 4, 5, 3})}; }, pad);
+    const Shape y = call_op("avg_pool2d", {zeros({2, 4, 5, 3}, DType::Float64)}, pool)[0].shape();
+    Attrs grad_attrs = pool;
+    grad_attrs.set("input_shape", V{2, 4, 5, 3});
+    add("avg_pool2d_grad", grad_attrs, [=] { return std::vector<Tensor>{U(y)}; }, pad);
+  }
+  add("max_pool2d_grad", {{"input_shape", V{1, 2, 2, 2}}}, [] {
+    return std::vector<Tensor>{U({1, 1, 2, 2}), reshape(constant({2, 5, 0, 7}), {1, 1, 2, 2})};
+  }, "");
+  add("global_avg_pool2d", {}, [] { return std::vector<Tensor>{U({2, 3, 4, 2})}; }, "");
+  add("batch_norm", {{"epsilon", 1e-3}}, [] { return std::vector<Tensor>{U({3, 2, 2, 3}, -2, 2, "transposed"), U({3}), U({3})}; }, "");
+  add("batch_norm_grad", {{"epsilon", 1e-3}}, [] {
+    return std::vector<Tensor>{U({4, 3}), U({4, 3}), U({3}), U({3}), U({3}, 0.5, 2)};
+  }, "");
+  add("batch_norm_inference", {{"epsilon", 1e-3}}, [] {
+    return std::vector<Tensor>{U({2, 2, 3}), U({3}), U({3}), U({3}), U({3}, 0.5, 2)};
+  }, "");
+  for (int64_t axis : {-1, 0}) {
+    add("softmax", {{"axis", axis}}, [] { return std::vector<Tensor>{U({3, 4}, -2, 2, "transposed")}; }, "");
+    add("log_softmax", {{"axis", axis}}, [] { return std::vector<Tensor>{U({3, 4})}; }, "");
+  }
+  add("sparse_softmax_cross_entropy_with_logits", {}, [] { return std::vector<Tensor>{constant({2, 0, 1}), U({3, 4})}; }, "");
+  add("softmax_cross_entropy_with_logits", {}, [] {
+    return std::vector<Tensor>{softmax(U({3, 4})), U({3, 4})};
+  }, "");
+  add("sigmoid_cross_entropy_with_logits", {}, [] { return std::vector<Tensor>{U({3, 4}, 0, 1), U({3, 4}, -4, 4)}; }, "");
+  for (const char* op : {"erf", "leaky_relu", "elu", "gelu", "softplus", "silu", "hard_sigmoid"}) {
+    add(op, {}, [] { return std::vector<Tensor>{U({3, 4}, -3, 3, "strided")}; }, "");
+  }
+  add("gelu", {{"approximate", true}}, [] { return std::vector<Tensor>{U({3, 4})}; }, "tanh form");
+  add("dropout", {{"rate", 0.4}, {"seed", int64_t{3}}}, [] { return std::vector<Tensor>{U({4, 5})}; }, "");
+  for (const char* act : {"linear", "relu", "sigmoid", "tanh"}) {
+    add("dense", {{"activation", std::string(act)}}, [] {
+      return std::vector<Tensor>{U({2, 3, 4}, -2, 2, "transposed"), U({4, 3}), U({3})};
+    }, act);
+  }
+}
+
+std::vector<GradSpec> specs() {
+  SpecList add;
+  std::vector<GradSpec>& s = add.specs;
   // Binary ops over broadcasting shapes and layouts; domains keep clear of singularities.
   struct Binary {
     const char* op;
@@ -115,7 +193,8 @@ std::vector<GradSpec> specs() {
   add("pad", {{"paddings", std::vector<int64_t>{1, 0, 2, 1}}, {"value", 3.0}}, [] { return std::vector<Tensor>{U({2, 3}, -2, 2, "transposed")}; });
   add("gather", {{"axis", int64_t{1}}}, [] { return std::vector<Tensor>{U({3, 4}, -2, 2, "transposed"), constant({{3, 1}, {1, 0}})}; });
   add("scatter_add", {{"axis", int64_t{0}}, {"dim_size", int64_t{4}}}, [] { return std::vector<Tensor>{U({3, 2}), constant({2, 0, 2})}; });
-  return s;
+  add_nn_specs(add);
+  return add.specs;
 }
 
 // sum_k sum(outputs_k * weights_k): one scalar that depends on every output element.

@@ -16,6 +16,7 @@ const std::map<std::string, std::string> kTestedElsewhere = {
     {"random_uniform", "test_random.cpp"},
     {"truncated_normal", "test_random.cpp"},
     {"copy_to_device", "test_devices.cpp"},
+    {"dropout", "test_nn.cpp (mask from the seeded generator, scaling, inference identity)"},
 };
 
 ErrorCode code_of(const std::string& name) {

@@ -6,6 +6,7 @@
 #include "loom/dtype.hpp"
 #include "loom/error.hpp"
 #include "loom/io.hpp"
+#include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
 #include "loom/shape.hpp"
 #include "loom/tape.hpp"

@@ -39,6 +39,7 @@ struct Rsqrt { template <class T> static T f(T x) { return T(1) / std::sqrt(x); 
 struct Sin { template <class T> static T f(T x) { return std::sin(x); } };
 struct Cos { template <class T> static T f(T x) { return std::cos(x); } };
 struct Tanh { template <class T> static T f(T x) { return std::tanh(x); } };
+struct Erf { template <class T> static T f(T x) { return std::erf(x); } };
 struct Sigmoid {  // never overflows: exp of a non-positive number only
   template <class T> static T f(T x) {
     if (x >= 0) return T(1) / (T(1) + std::exp(-x));
@@ -238,6 +239,7 @@ LOOM_REGISTER_OPS(cpu_elementwise) {
   register_kernel("sin", cpu, unary_kernel<Sin, true>, kFloatTypes);
   register_kernel("cos", cpu, unary_kernel<Cos, true>, kFloatTypes);
   register_kernel("tanh", cpu, unary_kernel<Tanh, true>, kFloatTypes);
+  register_kernel("erf", cpu, unary_kernel<Erf, true>, kFloatTypes);
   register_kernel("sigmoid", cpu, unary_kernel<Sigmoid, true>, kFloatTypes);
   register_kernel("clip", cpu, clip_kernel, kNumeric);
 

@@ -49,9 +49,14 @@ Tensor with_layout(const Tensor& t, const std::string& layout) {
 
 const nlohmann::json& golden_cases() {
   static const nlohmann::json cases = [] {
-    std::ifstream in(std::string(LOOM_GOLDEN_DIR) + "/op_cases.json");
-    if (!in) throw IOError("cannot open golden op cases");
-    return nlohmann::json::parse(in).at("cases");
+    nlohmann::json all = nlohmann::json::array();
+    for (const char* file : {"op_cases.json", "nn_cases.json"}) {
+      std::ifstream in(std::string(LOOM_GOLDEN_DIR) + "/" + file);
+      if (!in) throw IOError(std::string("cannot open golden cases ") + file);
+      nlohmann::json doc = nlohmann::json::parse(in);
+      for (auto& c : doc.at("cases")) all.push_back(std::move(c));
+    }
+    return all;
   }();
   return cases;
 }

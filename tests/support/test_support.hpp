@@ -18,7 +18,7 @@ Tensor tensor_from_json(const nlohmann::json& j);
 // of a transposed copy) or "strided" (every second element of a buffer twice as long).
 Tensor with_layout(const Tensor& t, const std::string& layout);
 
-// All golden forward cases (parsed once per process).
+// All golden forward cases: op_cases.json (NumPy) and nn_cases.json (PyTorch), parsed once.
 const nlohmann::json& golden_cases();
 
 // Expects equal shape and dtype and values within tolerance (NaN equals NaN).

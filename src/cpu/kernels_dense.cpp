@@ -1,0 +1,73 @@
+// dense on the CPU: a oneDNN matmul with the bias and the activation fused as a post-op for
+// float32; the unfused ops for anything else.
+#include "cpu/loops.hpp"
+#include "cpu/onednn/onednn.hpp"
+#include "loom/nn_ops.hpp"
+#include "loom/ops.hpp"
+#include "ops/registry.hpp"
+
+namespace loom::cpu {
+namespace {
+
+using dnnl::memory;
+
+struct DenseEntry {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+};
+
+void onednn_dense(const Tensor& x, const Tensor& kernel, const Tensor* bias, const std::string& act, const Tensor& y) {
+  const int64_t k = kernel.shape()[0], n = kernel.shape()[1], m = x.numel() / std::max<int64_t>(k, 1);
+  const auto f32 = memory::data_type::f32;
+  const memory::desc src({m, k}, f32, memory::format_tag::ab), wei({k, n}, f32, memory::format_tag::ab);
+  const memory::desc dst({m, n}, f32, memory::format_tag::ab), bias_md({1, n}, f32, memory::format_tag::ab);
+  const std::string key = onednn::key_prefix("dense") + onednn::dims_key({m, k, n}) + (bias ? "b" : "") + act;
+  auto e = onednn::cached<DenseEntry>(key, [&] {
+    auto entry = std::make_shared<DenseEntry>();
+    dnnl::primitive_attr attr;
+    if (act != "linear") {
+      dnnl::post_ops ops;
+      const auto alg = act == "relu" ? dnnl::algorithm::eltwise_relu
+                       : act == "sigmoid" ? dnnl::algorithm::eltwise_logistic
+                                          : dnnl::algorithm::eltwise_tanh;
+      ops.append_eltwise(1.0f, alg, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    const auto d = bias ? dnnl::matmul::desc(src, wei, bias_md, dst) : dnnl::matmul::desc(src, wei, dst);
+    entry->pd = dnnl::matmul::primitive_desc(d, attr, onednn::engine());
+    entry->prim = dnnl::matmul(entry->pd);
+    return entry;
+  });
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, onednn::wrap(x, src)},
+                                             {DNNL_ARG_WEIGHTS, onednn::wrap(kernel, wei)},
+                                             {DNNL_ARG_DST, onednn::wrap(y, dst)}};
+  if (bias) args[DNNL_ARG_BIAS] = onednn::wrap(*bias, bias_md);
+  e->prim.execute(onednn::stream(), args);
+  onednn::stream().wait();
+}
+
+void dense_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor x = call.inputs[0].contiguous(), kernel = call.inputs[1].contiguous();
+  const Tensor bias = call.inputs.size() == 3 ? call.inputs[2].contiguous() : Tensor();
+  const std::string act = call.attrs.get_string("activation", "linear", call.name());
+  if (out[0].numel() == 0) return;
+  if (x.dtype() == DType::Float32 && x.numel() > 0) {
+    try {
+      onednn_dense(x, kernel, bias.defined() ? &bias : nullptr, act, out[0]);
+      return;
+    } catch (const dnnl::error&) {
+      // declined by oneDNN: the unfused ops below
+    }
+  }
+  Tensor y = loom::matmul(x, kernel);
+  if (bias.defined()) y = y + bias;
+  detail::copy_into(out[0], activation(y, act));
+}
+
+}  // namespace
+
+LOOM_REGISTER_OPS(cpu_dense) {
+  register_kernel("dense", DeviceType::CPU, dense_kernel, kFloatTypes);
+}
+
+}  // namespace loom::cpu

@@ -1,0 +1,110 @@
+#include "cpu/onednn/onednn.hpp"
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include "loom/threads.hpp"
+
+namespace loom::onednn {
+namespace {
+
+constexpr size_t kCapacity = 1024;
+
+struct Cache {
+  std::mutex mutex;
+  std::list<std::pair<std::string, std::shared_ptr<void>>> lru;  // most recent first
+  std::unordered_map<std::string, decltype(lru)::iterator> index;
+};
+
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+std::atomic<int64_t> creations{0};
+
+}  // namespace
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+int64_t primitive_creations() { return creations.load(); }
+void count_creation() { creations.fetch_add(1); }
+
+std::shared_ptr<void> cached(const std::string& key, const std::function<std::shared_ptr<void>()>& make) {
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.index.find(key);
+    if (it != c.index.end()) {
+      c.lru.splice(c.lru.begin(), c.lru, it->second);
+      return it->second->second;
+    }
+  }
+  std::shared_ptr<void> value = make();  // outside the lock: creation can take milliseconds
+  count_creation();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto it = c.index.find(key);
+  if (it != c.index.end()) return it->second->second;  // another thread made it meanwhile
+  c.lru.emplace_front(key, value);
+  c.index[key] = c.lru.begin();
+  if (c.lru.size() > kCapacity) {
+    c.index.erase(c.lru.back().first);
+    c.lru.pop_back();
+  }
+  return value;
+}
+
+std::string key_prefix(const char* kind) { return std::string(kind) + "|t" + std::to_string(get_num_threads()); }
+
+std::string dims_key(const dnnl::memory::dims& dims) {
+  std::string s = "(";
+  for (auto d : dims) s += std::to_string(d) + ",";
+  return s + ")";
+}
+
+dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user) {
+  return dnnl::memory(user, engine(), t.data_ptr());
+}
+
+std::shared_ptr<dnnl::reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  if (from == to) return nullptr;
+  return std::make_shared<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+}
+
+namespace {
+Converted scratch(const dnnl::memory::desc& wanted) {
+  Converted c;
+  c.storage = empty({static_cast<int64_t>(wanted.get_size())}, DType::UInt8, Device::cpu(), "onednn");
+  c.memory = dnnl::memory(wanted, engine(), c.storage.data_ptr());
+  return c;
+}
+}  // namespace
+
+Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const dnnl::reorder* reorder) {
+  if (!reorder) return Converted{user, Tensor()};
+  Converted c = scratch(wanted);
+  reorder->execute(stream(), const_cast<dnnl::memory&>(user), c.memory);
+  return c;
+}
+
+Converted output_buffer(const dnnl::memory& user, const dnnl::memory::desc& wanted) {
+  if (user.get_desc() == wanted) return Converted{user, Tensor()};
+  return scratch(wanted);
+}
+
+void finish_output(const Converted& out, const dnnl::memory& user, const dnnl::reorder* reorder) {
+  if (!reorder) return;
+  reorder->execute(stream(), const_cast<dnnl::memory&>(out.memory), const_cast<dnnl::memory&>(user));
+}
+
+}  // namespace loom::onednn

@@ -1,0 +1,54 @@
+#pragma once
+// oneDNN 2.6 (v2 API) plumbing shared by the oneDNN-backed CPU kernels: one engine, a stream per
+// thread, a bounded cache of primitives keyed by their complete description, and helpers to
+// hand loom tensors to primitives (reordering to and from the layouts primitives prefer).
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "loom/export.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom::onednn {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+// Number of primitives (and primitive descriptors) created so far: a training step must not
+// create any after its first iteration.
+LOOM_API int64_t primitive_creations();
+
+// A cache entry is built once per key (op kind, dims, formats, attributes, algorithm, thread
+// count) and reused; least recently used entries are dropped beyond the capacity.
+std::shared_ptr<void> cached(const std::string& key, const std::function<std::shared_ptr<void>()>& make);
+template <class T>
+std::shared_ptr<T> cached(const std::string& key, const std::function<std::shared_ptr<T>()>& make) {
+  return std::static_pointer_cast<T>(cached(key, [&]() -> std::shared_ptr<void> { return make(); }));
+}
+void count_creation();
+
+// The part of a cache key every primitive shares: thread count.
+std::string key_prefix(const char* kind);
+std::string dims_key(const dnnl::memory::dims& dims);
+
+// A loom tensor (contiguous, in `user` layout) wrapped as oneDNN memory.
+dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user);
+
+// Memory in the layout a primitive wants: `user` itself, or a reorder of it into scratch
+// storage owned by `keep_alive`. `reorder` is the cached reorder (null when none is needed).
+struct Converted {
+  dnnl::memory memory;
+  Tensor storage;  // owns the reordered bytes, if any
+};
+Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const dnnl::reorder* reorder);
+// An output buffer in `wanted` layout; after the primitive ran, `finish` reorders it into the
+// user tensor if the layouts differ.
+Converted output_buffer(const dnnl::memory& user, const dnnl::memory::desc& wanted);
+void finish_output(const Converted& out, const dnnl::memory& user, const dnnl::reorder* reorder);
+
+// A reorder primitive from `from` to `to`, or null when the layouts are the same.
+std::shared_ptr<dnnl::reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+
+}  // namespace loom::onednn

@@ -1,0 +1,142 @@
+// conv2d and its two backward ops. Each backward op is differentiable with the others, so
+// second-order gradients of convolutions work (as TF's Conv2DBackpropInput/Filter).
+#include "loom/nn_ops.hpp"
+#include "ops/nn_geometry.hpp"
+#include "ops/op_utils.hpp"
+
+namespace loom {
+namespace {
+
+void check_dy(const OpCall& call, const Tensor& dy, const ops::Conv2DGeometry& g) {
+  const Shape want{g.n, g.win.out_h, g.win.out_w, g.c_out};
+  if (dy.shape() != want) {
+    throw ShapeError(ops::op_prefix(call) + "output gradient has shape " + dy.shape().str() +
+                     ", the convolution's output is " + want.str());
+  }
+}
+
+Shape shape_attr(const OpCall& call, const char* name) {
+  Shape s(call.attrs.get_ints(name, call.name()));
+  if (s.rank() != 4) throw InvalidArgument(ops::op_prefix(call) + name + " must have 4 values");
+  return s;
+}
+
+std::vector<TensorMeta> infer_conv2d(const OpCall& call) {
+  ops::require_same_dtype(call);
+  const Tensor& x = call.inputs[0];
+  const auto g = ops::conv2d_geometry(x.shape(), call.inputs[1].shape(), call.attrs, call.name());
+  if (call.inputs.size() == 3 && call.inputs[2].shape() != Shape{g.c_out}) {
+    throw ShapeError(ops::op_prefix(call) + "bias must have shape (" + std::to_string(g.c_out) + ",), got " +
+                     call.inputs[2].shape().str());
+  }
+  return {TensorMeta{Shape{g.n, g.win.out_h, g.win.out_w, g.c_out}, x.dtype()}};
+}
+
+std::vector<TensorMeta> infer_backprop_input(const OpCall& call) {
+  ops::require_same_dtype(call);
+  const Shape in = shape_attr(call, "input_shape");
+  check_dy(call, call.inputs[0], ops::conv2d_geometry(in, call.inputs[1].shape(), call.attrs, call.name()));
+  return {TensorMeta{in, call.inputs[0].dtype()}};
+}
+
+std::vector<TensorMeta> infer_backprop_filter(const OpCall& call) {
+  ops::require_same_dtype(call);
+  const Shape filter = shape_attr(call, "filter_shape");
+  check_dy(call, call.inputs[1], ops::conv2d_geometry(call.inputs[0].shape(), filter, call.attrs, call.name()));
+  return {TensorMeta{filter, call.inputs[0].dtype()}};
+}
+
+// The convolution attributes of a call, without the backward ops' shape attributes.
+Attrs conv_attrs(const Attrs& attrs) {
+  Attrs out;
+  for (const auto& [name, value] : attrs.items()) {
+    if (name != "input_shape" && name != "filter_shape") out.set(name, value);
+  }
+  return out;
+}
+
+Tensor backprop_input(const Tensor& dy, const Tensor& filter, const Shape& input_shape, const Attrs& attrs) {
+  static const OpDef& op = find_op("conv2d_backprop_input");
+  Attrs a = conv_attrs(attrs);
+  a.set("input_shape", input_shape.vec());
+  return dispatch1(op, {dy, filter}, a);
+}
+
+Tensor backprop_filter(const Tensor& x, const Tensor& dy, const Shape& filter_shape, const Attrs& attrs) {
+  static const OpDef& op = find_op("conv2d_backprop_filter");
+  Attrs a = conv_attrs(attrs);
+  a.set("filter_shape", filter_shape.vec());
+  return dispatch1(op, {x, dy}, a);
+}
+
+Tensor conv_no_bias(const Tensor& x, const Tensor& filter, const Attrs& attrs) {
+  static const OpDef& op = find_op("conv2d");
+  return dispatch1(op, {x, filter}, conv_attrs(attrs));
+}
+
+std::vector<Tensor> grad_conv2d(const GradCall& g) {
+  const Tensor& x = g.inputs[0];
+  const Tensor& f = g.inputs[1];
+  const Tensor& dy = g.grads[0];
+  std::vector<Tensor> out(g.inputs.size());
+  if (g.needs[0]) out[0] = backprop_input(dy, f, x.shape(), g.attrs);
+  if (g.needs[1]) out[1] = backprop_filter(x, dy, f.shape(), g.attrs);
+  if (g.inputs.size() == 3 && g.needs[2]) out[2] = reduce_sum(dy, std::vector<int64_t>{0, 1, 2});
+  return out;
+}
+
+// dx = backprop_input(dy, f) is linear in dy and in f.
+std::vector<Tensor> grad_backprop_input(const GradCall& g) {
+  const Tensor& dy = g.inputs[0];
+  const Tensor& f = g.inputs[1];
+  const Tensor& gg = g.grads[0];
+  return {g.needs[0] ? conv_no_bias(gg, f, g.attrs) : Tensor(),
+          g.needs[1] ? backprop_filter(gg, dy, f.shape(), g.attrs) : Tensor()};
+}
+
+// df = backprop_filter(x, dy) is linear in x and in dy.
+std::vector<Tensor> grad_backprop_filter(const GradCall& g) {
+  const Tensor& x = g.inputs[0];
+  const Tensor& dy = g.inputs[1];
+  const Tensor& gg = g.grads[0];
+  return {g.needs[0] ? backprop_input(dy, gg, x.shape(), g.attrs) : Tensor(),
+          g.needs[1] ? conv_no_bias(x, gg, g.attrs) : Tensor()};
+}
+
+OpBuilder conv_op(const char* name, int min_inputs, int max_inputs) {
+  OpBuilder b = define_op(name);
+  b.inputs(min_inputs, max_inputs)
+      .attr("strides", AttrType::IntList)
+      .attr("padding", AttrType::String)
+      .attr("explicit_paddings", AttrType::IntList)
+      .attr("dilations", AttrType::IntList)
+      .attr("groups", AttrType::Int)
+      .attr("algorithm", AttrType::String);
+  return b;
+}
+
+}  // namespace
+
+LOOM_REGISTER_OPS(nn_conv) {
+  conv_op("conv2d", 2, 3).infer(infer_conv2d).grad(grad_conv2d)
+      .doc("2-D convolution: x NHWC, filter HWIO (I = C_in / groups), optional bias; padding "
+           "\"same\"/\"valid\"/\"explicit\" (explicit_paddings = top, bottom, left, right)");
+  conv_op("conv2d_backprop_input", 2, 2).attr("input_shape", AttrType::IntList, true)
+      .infer(infer_backprop_input).grad(grad_backprop_input)
+      .doc("gradient of conv2d with respect to its input: (dy, filter) -> dx");
+  conv_op("conv2d_backprop_filter", 2, 2).attr("filter_shape", AttrType::IntList, true)
+      .infer(infer_backprop_filter).grad(grad_backprop_filter)
+      .doc("gradient of conv2d with respect to its filter: (x, dy) -> dfilter");
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, const Conv2DOptions& o) {
+  static const OpDef& op = find_op("conv2d");
+  Attrs attrs = ops::padding_attrs(o.padding);
+  attrs.set("strides", o.strides);
+  attrs.set("dilations", o.dilations);
+  attrs.set("groups", o.groups);
+  attrs.set("algorithm", o.algorithm);
+  return bias.defined() ? dispatch1(op, {x, filter, bias}, attrs) : dispatch1(op, {x, filter}, attrs);
+}
+
+}  // namespace loom

@@ -1,0 +1,70 @@
+// dense: x @ kernel + bias, then an activation, as one op so that a backend can fuse it (oneDNN
+// matmul with a bias and an eltwise post-op on the CPU). Its gradient is written with ops.
+#include "loom/nn_ops.hpp"
+#include "ops/op_utils.hpp"
+
+namespace loom {
+namespace {
+
+bool fusable(const std::string& act) {
+  return act == "linear" || act == "relu" || act == "sigmoid" || act == "tanh";
+}
+
+std::vector<TensorMeta> infer_dense(const OpCall& call) {
+  ops::require_same_dtype(call);
+  ops::require_dtype_in(call, 0, kFloatTypes);
+  const Tensor& x = call.inputs[0];
+  const Tensor& kernel = call.inputs[1];
+  const std::string act = call.attrs.get_string("activation", "linear", call.name());
+  if (!fusable(act)) {
+    throw InvalidArgument(ops::op_prefix(call) + "activation must be linear, relu, sigmoid or tanh, got '" + act +
+                          "' (apply other activations after dense)");
+  }
+  if (x.rank() < 1 || kernel.rank() != 2 || x.shape().back() != kernel.shape()[0]) {
+    throw ShapeError(ops::op_prefix(call) + "input " + x.shape().str() + " does not match kernel " +
+                     kernel.shape().str() + " (need x (..., K) and kernel (K, units))");
+  }
+  if (call.inputs.size() == 3 && call.inputs[2].shape() != Shape{kernel.shape()[1]}) {
+    throw ShapeError(ops::op_prefix(call) + "bias must have shape (" + std::to_string(kernel.shape()[1]) +
+                     ",), got " + call.inputs[2].shape().str());
+  }
+  Shape out = x.shape();
+  out[out.size() - 1] = kernel.shape()[1];
+  return {TensorMeta{out, x.dtype()}};
+}
+
+// The pre-activation gradient from the output (relu' = y > 0, sigmoid' = y(1-y), tanh' = 1-y^2).
+Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& act) {
+  if (act == "relu") return g * cast(y > zeros_like(y), y.dtype());
+  if (act == "sigmoid") return g * (y * (1.0 - y));
+  if (act == "tanh") return g * (1.0 - y * y);
+  return g;
+}
+
+std::vector<Tensor> grad_dense(const GradCall& g) {
+  const Tensor &x = g.inputs[0], &kernel = g.inputs[1];
+  const Tensor dz = pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", "linear", g.name()));
+  const int64_t k = kernel.shape()[0], units = kernel.shape()[1];
+  std::vector<Tensor> out(g.inputs.size());
+  if (g.needs[0]) out[0] = matmul(dz, kernel, false, true);
+  if (g.needs[1]) out[1] = matmul(reshape(x, {-1, k}), reshape(dz, {-1, units}), true, false);
+  if (g.inputs.size() == 3 && g.needs[2]) out[2] = reduce_sum(reshape(dz, {-1, units}), std::vector<int64_t>{0});
+  return out;
+}
+
+}  // namespace
+
+LOOM_REGISTER_OPS(nn_dense) {
+  define_op("dense").inputs(2, 3).attr("activation", AttrType::String).infer(infer_dense).grad(grad_dense)
+      .saves(true, true)
+      .doc("x @ kernel (+ bias), then linear/relu/sigmoid/tanh; x (..., K), kernel (K, units)");
+}
+
+Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, const std::string& act) {
+  static const OpDef& op = find_op("dense");
+  if (!fusable(act)) return activation(dense(x, kernel, bias, "linear"), act);
+  const Attrs attrs{{"activation", act}};
+  return bias.defined() ? dispatch1(op, {x, kernel, bias}, attrs) : dispatch1(op, {x, kernel}, attrs);
+}
+
+}  // namespace loom

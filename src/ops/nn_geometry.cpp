@@ -1,0 +1,107 @@
+#include "ops/nn_geometry.hpp"
+
+#include "loom/error.hpp"
+
+namespace loom::ops {
+namespace {
+
+std::array<int64_t, 2> pair_attr(const Attrs& attrs, const char* name, const char* op) {
+  if (!attrs.has(name)) return {1, 1};
+  const auto v = attrs.get_ints(name, op);
+  if (v.size() == 1) return {v[0], v[0]};
+  if (v.size() != 2) {
+    throw InvalidArgument(std::string("[") + op + "] " + name + " needs 1 or 2 values, got " +
+                          std::to_string(v.size()));
+  }
+  return {v[0], v[1]};
+}
+
+void output_size(int64_t in, int64_t k, int64_t stride, int64_t dil, const std::string& mode,
+                 int64_t& pad_before, int64_t& pad_after, int64_t& out, const char* op,
+                 const char* axis) {
+  const int64_t ek = (k - 1) * dil + 1;
+  if (mode == "same") {
+    out = (in + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>((out - 1) * stride + ek - in, 0);
+    pad_before = total / 2;
+    pad_after = total - pad_before;
+    return;
+  }
+  const int64_t padded = in + pad_before + pad_after;
+  if (padded < ek) {
+    throw ShapeError(std::string("[") + op + "] the window (" + std::to_string(ek) + " along " + axis +
+                     ") is larger than the " + (mode == "valid" ? "input" : "padded input") + " (" +
+                     std::to_string(padded) + ") with " + mode + " padding");
+  }
+  out = (padded - ek) / stride + 1;
+}
+
+}  // namespace
+
+Window2D window_2d(int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, const Attrs& attrs,
+                   const char* op, bool allow_dilation) {
+  Window2D w;
+  w.in_h = in_h;
+  w.in_w = in_w;
+  w.k_h = k_h;
+  w.k_w = k_w;
+  const auto strides = pair_attr(attrs, "strides", op);
+  const auto dil = allow_dilation ? pair_attr(attrs, "dilations", op) : std::array<int64_t, 2>{1, 1};
+  w.stride_h = strides[0];
+  w.stride_w = strides[1];
+  w.dil_h = dil[0];
+  w.dil_w = dil[1];
+  if (w.stride_h < 1 || w.stride_w < 1) throw InvalidArgument(std::string("[") + op + "] strides must be >= 1");
+  if (w.dil_h < 1 || w.dil_w < 1) throw InvalidArgument(std::string("[") + op + "] dilations must be >= 1");
+  if (k_h < 1 || k_w < 1) throw InvalidArgument(std::string("[") + op + "] the window must be at least 1x1");
+  const std::string mode = attrs.get_string("padding", "valid", op);
+  if (mode == "explicit") {
+    const auto p = attrs.get_ints("explicit_paddings", op);
+    if (p.size() != 4 || p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0) {
+      throw InvalidArgument(std::string("[") + op + "] explicit_paddings needs 4 values >= 0 (top, bottom, left, right)");
+    }
+    w.pad_top = p[0];
+    w.pad_bottom = p[1];
+    w.pad_left = p[2];
+    w.pad_right = p[3];
+  } else if (mode != "same" && mode != "valid") {
+    throw InvalidArgument(std::string("[") + op + "] padding must be \"same\", \"valid\" or \"explicit\", got '" + mode + "'");
+  }
+  output_size(in_h, k_h, w.stride_h, w.dil_h, mode, w.pad_top, w.pad_bottom, w.out_h, op, "height");
+  output_size(in_w, k_w, w.stride_w, w.dil_w, mode, w.pad_left, w.pad_right, w.out_w, op, "width");
+  return w;
+}
+
+Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs& attrs, const char* op) {
+  if (x.rank() != 4) {
+    throw ShapeError(std::string("[") + op + "] input must be rank 4 (NHWC), got shape " + x.str());
+  }
+  if (filter.rank() != 4) {
+    throw ShapeError(std::string("[") + op + "] filter must be rank 4 (HWIO), got shape " + filter.str());
+  }
+  Conv2DGeometry g;
+  g.n = x[0];
+  g.c_in = x[3];
+  g.c_out = filter[3];
+  g.groups = attrs.get_int("groups", 1, op);
+  if (g.groups < 1 || g.c_in % g.groups != 0 || g.c_out % g.groups != 0) {
+    throw ShapeError(std::string("[") + op + "] groups (" + std::to_string(g.groups) +
+                     ") must divide the input channels (" + std::to_string(g.c_in) + ") and the filter's output channels (" +
+                     std::to_string(g.c_out) + ")");
+  }
+  if (filter[2] * g.groups != g.c_in) {
+    throw ShapeError(std::string("[") + op + "] channel mismatch: input " + x.str() + " has " +
+                     std::to_string(g.c_in) + " channels, filter " + filter.str() + " expects " +
+                     std::to_string(filter[2] * g.groups) + (g.groups > 1 ? " (" + std::to_string(filter[2]) + " x " + std::to_string(g.groups) + " groups)" : ""));
+  }
+  g.win = window_2d(x[1], x[2], filter[0], filter[1], attrs, op, true);
+  return g;
+}
+
+Attrs padding_attrs(const Padding& padding) {
+  Attrs a{{"padding", padding.mode}};
+  if (padding.mode == "explicit") a.set("explicit_paddings", padding.explicit_pads);
+  return a;
+}
+
+}  // namespace loom::ops

@@ -1,0 +1,135 @@
+// Batch normalisation over every axis but the last (channels-last).
+//   batch_norm (training): (x, gamma, beta) -> (y, batch mean, batch variance), one fused kernel;
+//   its gradient is batch_norm_grad, another fused kernel, whose own gradient (second order)
+//   differentiates the composite reference below.
+#include "loom/nn_ops.hpp"
+#include "loom/tape.hpp"
+#include "ops/op_utils.hpp"
+
+namespace loom {
+namespace {
+
+std::vector<int64_t> stat_axes(int rank) {
+  std::vector<int64_t> axes;
+  for (int i = 0; i + 1 < rank; ++i) axes.push_back(i);
+  return axes;
+}
+
+void check_channels(const OpCall& call, const Tensor& x, size_t first, size_t last) {
+  if (x.rank() < 1) throw ShapeError(ops::op_prefix(call) + "input must have rank >= 1");
+  const Shape c{x.shape().back()};
+  for (size_t i = first; i <= last; ++i) {
+    if (call.inputs[i].shape() != c) {
+      throw ShapeError(ops::op_prefix(call) + "input " + std::to_string(i) + " has shape " +
+                       call.inputs[i].shape().str() + ", expected " + c.str() + " (one value per channel of " +
+                       x.shape().str() + ")");
+    }
+  }
+  ops::require_same_dtype(call);
+  ops::require_dtype_in(call, 0, kFloatTypes);
+}
+
+double epsilon_of(const Attrs& attrs, const char* op) {
+  const double eps = attrs.get_float("epsilon", 1e-3, op);
+  if (!(eps > 0)) throw InvalidArgument(std::string("[") + op + "] epsilon must be > 0");
+  return eps;
+}
+
+std::vector<TensorMeta> infer_batch_norm(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  check_channels(call, x, 1, 2);
+  epsilon_of(call.attrs, call.name());
+  const Shape c{x.shape().back()};
+  return {TensorMeta{x.shape(), x.dtype()}, TensorMeta{c, x.dtype()}, TensorMeta{c, x.dtype()}};
+}
+
+// Inputs: dy, x, gamma, mean, variance. Outputs: dx, dgamma, dbeta.
+std::vector<TensorMeta> infer_batch_norm_grad(const OpCall& call) {
+  const Tensor& x = call.inputs[1];
+  if (call.inputs[0].shape() != x.shape()) {
+    throw ShapeError(ops::op_prefix(call) + "gradient " + call.inputs[0].shape().str() + " and input " +
+                     x.shape().str() + " differ");
+  }
+  check_channels(call, x, 2, 4);
+  epsilon_of(call.attrs, call.name());
+  const Shape c{x.shape().back()};
+  return {TensorMeta{x.shape(), x.dtype()}, TensorMeta{c, x.dtype()}, TensorMeta{c, x.dtype()}};
+}
+
+// The fused backward kernel as ops, with mean and variance as independent inputs.
+std::vector<Tensor> reference_batch_norm_grad(const std::vector<Tensor>& in, double eps) {
+  const Tensor &dy = in[0], &x = in[1], &gamma = in[2], &mean = in[3], &var = in[4];
+  const auto axes = stat_axes(x.rank());
+  const double m = static_cast<double>(x.numel() / std::max<int64_t>(x.shape().back(), 1));
+  const Tensor inv_std = rsqrt(var + eps);
+  const Tensor xhat = (x - mean) * inv_std;
+  const Tensor dbeta = reduce_sum(dy, axes);
+  const Tensor dgamma = reduce_sum(dy * xhat, axes);
+  const Tensor dx = gamma * inv_std / m * (dy * m - dbeta - xhat * dgamma);
+  return {dx, dgamma, dbeta};
+}
+
+std::vector<Tensor> grad_batch_norm(const GradCall& g) {
+  static const OpDef& op = find_op("batch_norm_grad");
+  const Tensor &x = g.inputs[0], &gamma = g.inputs[1];
+  const Tensor &mean = g.outputs[1], &var = g.outputs[2];
+  const Tensor dy = ops::grad_or_zeros(g.grads[0], TensorMeta(x.shape(), x.dtype(), x.device()));
+  std::vector<Tensor> r = dispatch(op, {dy, x, gamma, mean, var}, g.attrs);
+  // Gradients that reached the batch statistics themselves.
+  const double m = static_cast<double>(x.numel() / std::max<int64_t>(x.shape().back(), 1));
+  if (g.grads[1].defined()) r[0] = r[0] + g.grads[1] / m;
+  if (g.grads[2].defined()) r[0] = r[0] + g.grads[2] * (2.0 / m) * (x - mean);
+  return r;
+}
+
+// Second order: differentiate the reference with a nested tape (outer tapes record it too).
+std::vector<Tensor> grad_batch_norm_grad(const GradCall& g) {
+  const double eps = epsilon_of(g.attrs, g.name());
+  GradientTape tape;
+  tape.watch(g.inputs);
+  const std::vector<Tensor> outs = reference_batch_norm_grad(g.inputs, eps);
+  std::vector<Tensor> targets, seeds;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!g.grads[i].defined()) continue;
+    targets.push_back(outs[i]);
+    seeds.push_back(g.grads[i]);
+  }
+  return tape.gradient(targets, g.inputs, seeds);
+}
+
+std::vector<Tensor> forward_batch_norm_inference(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  check_channels(call, x, 1, 4);
+  const double eps = epsilon_of(call.attrs, call.name());
+  const Tensor scale = call.inputs[1] * rsqrt(call.inputs[4] + eps);
+  return {(x - call.inputs[3]) * scale + call.inputs[2]};
+}
+
+}  // namespace
+
+LOOM_REGISTER_OPS(nn_norm) {
+  define_op("batch_norm").inputs(3).attr("epsilon", AttrType::Float).infer(infer_batch_norm)
+      .grad(grad_batch_norm).saves(true, true)
+      .doc("training batch normalisation over all axes but the last: (x, gamma, beta) -> (y, batch mean, "
+           "biased batch variance)");
+  define_op("batch_norm_grad").inputs(5).attr("epsilon", AttrType::Float).infer(infer_batch_norm_grad)
+      .grad(grad_batch_norm_grad)
+      .doc("gradient of batch_norm: (dy, x, gamma, mean, variance) -> (dx, dgamma, dbeta)");
+  define_op("batch_norm_inference").inputs(5).attr("epsilon", AttrType::Float)
+      .composite(forward_batch_norm_inference)
+      .doc("(x - mean) * gamma / sqrt(variance + epsilon) + beta with given statistics");
+}
+
+BatchNormResult batch_norm_training(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  static const OpDef& op = find_op("batch_norm");
+  auto r = dispatch(op, {x, gamma, beta}, Attrs{{"epsilon", epsilon}});
+  return {r[0], r[1], r[2]};
+}
+
+Tensor batch_norm_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& mean,
+                            const Tensor& variance, double epsilon) {
+  static const OpDef& op = find_op("batch_norm_inference");
+  return dispatch1(op, {x, gamma, beta, mean, variance}, Attrs{{"epsilon", epsilon}});
+}
+
+}  // namespace loom

@@ -1,0 +1,147 @@
+// 2-D pooling (NHWC). max_pool2d also returns the flat index of each maximum, so its gradient
+// is a scatter (max_pool2d_grad) whose own gradient is a gather; avg_pool2d's gradient is its
+// adjoint (avg_pool2d_grad), whose gradient is avg_pool2d again.
+#include "loom/nn_ops.hpp"
+#include "ops/nn_geometry.hpp"
+#include "ops/op_utils.hpp"
+
+namespace loom {
+namespace {
+
+ops::Window2D pool_window(const OpCall& call, const Shape& x) {
+  if (x.rank() != 4) throw ShapeError(ops::op_prefix(call) + "input must be rank 4 (NHWC), got shape " + x.str());
+  const auto window = call.attrs.get_ints("window", call.name());
+  if (window.size() != 2) throw InvalidArgument(ops::op_prefix(call) + "window needs 2 values (height, width)");
+  Attrs attrs = call.attrs;
+  if (!attrs.has("strides")) attrs.set("strides", window);
+  const auto w = ops::window_2d(x[1], x[2], window[0], window[1], attrs, call.name(), false);
+  // A window lying wholly in the padding would have nothing to pool.
+  if (std::max(w.pad_top, w.pad_bottom) >= w.k_h || std::max(w.pad_left, w.pad_right) >= w.k_w) {
+    throw InvalidArgument(ops::op_prefix(call) + "padding must be smaller than the window");
+  }
+  return w;
+}
+
+Shape pooled_shape(const Shape& x, const ops::Window2D& w) { return Shape{x[0], w.out_h, w.out_w, x[3]}; }
+
+std::vector<TensorMeta> infer_max_pool(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  const Shape out = pooled_shape(x.shape(), pool_window(call, x.shape()));
+  return {TensorMeta{out, x.dtype()}, TensorMeta{out, DType::Int64}};
+}
+
+std::vector<TensorMeta> infer_avg_pool(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  return {TensorMeta{pooled_shape(x.shape(), pool_window(call, x.shape())), x.dtype()}};
+}
+
+Shape input_shape_attr(const OpCall& call) {
+  Shape s(call.attrs.get_ints("input_shape", call.name()));
+  if (s.rank() != 4) throw InvalidArgument(ops::op_prefix(call) + "input_shape must have 4 values");
+  return s;
+}
+
+std::vector<TensorMeta> infer_max_pool_grad(const OpCall& call) {
+  ops::require_dtype_in(call, 1, mask_of({DType::Int64}));
+  if (call.inputs[0].shape() != call.inputs[1].shape()) {
+    throw ShapeError(ops::op_prefix(call) + "gradient " + call.inputs[0].shape().str() + " and argmax " +
+                     call.inputs[1].shape().str() + " differ");
+  }
+  return {TensorMeta{input_shape_attr(call), call.inputs[0].dtype()}};
+}
+
+std::vector<TensorMeta> infer_avg_pool_grad(const OpCall& call) {
+  const Shape in = input_shape_attr(call);
+  const Shape want = pooled_shape(in, pool_window(call, in));
+  if (call.inputs[0].shape() != want) {
+    throw ShapeError(ops::op_prefix(call) + "gradient has shape " + call.inputs[0].shape().str() +
+                     ", the pooling output is " + want.str());
+  }
+  return {TensorMeta{in, call.inputs[0].dtype()}};
+}
+
+Attrs with_input_shape(const Attrs& attrs, const Shape& shape) {
+  Attrs a = attrs;
+  a.set("input_shape", shape.vec());
+  return a;
+}
+Attrs without_input_shape(const Attrs& attrs) {
+  Attrs a;
+  for (const auto& [k, v] : attrs.items()) {
+    if (k != "input_shape") a.set(k, v);
+  }
+  return a;
+}
+
+std::vector<Tensor> grad_max_pool(const GradCall& g) {
+  static const OpDef& op = find_op("max_pool2d_grad");
+  return {dispatch1(op, {g.grads[0], g.outputs[1]}, Attrs{{"input_shape", g.input_metas[0].shape.vec()}})};
+}
+
+// max_pool2d_grad scatters dy to the argmax positions: its gradient gathers from them.
+std::vector<Tensor> grad_max_pool_grad(const GradCall& g) {
+  const Tensor flat = reshape(g.grads[0], {-1});
+  return {reshape(gather(flat, reshape(g.inputs[1], {-1})), g.input_metas[0].shape), Tensor()};
+}
+
+std::vector<Tensor> grad_avg_pool(const GradCall& g) {
+  static const OpDef& op = find_op("avg_pool2d_grad");
+  return {dispatch1(op, {g.grads[0]}, with_input_shape(g.attrs, g.input_metas[0].shape))};
+}
+
+std::vector<Tensor> grad_avg_pool_grad(const GradCall& g) {
+  static const OpDef& op = find_op("avg_pool2d");
+  return {dispatch1(op, {g.grads[0]}, without_input_shape(g.attrs))};
+}
+
+std::vector<Tensor> forward_global_avg_pool(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  if (x.rank() != 4) throw ShapeError(ops::op_prefix(call) + "input must be rank 4 (NHWC), got shape " + x.shape().str());
+  return {reduce_mean(x, std::vector<int64_t>{1, 2}, call.attrs.get_bool("keepdims", false, call.name()))};
+}
+
+OpBuilder pool_op(const char* name) {
+  OpBuilder b = define_op(name);
+  b.attr("window", AttrType::IntList, true).attr("strides", AttrType::IntList).attr("padding", AttrType::String)
+      .attr("explicit_paddings", AttrType::IntList);
+  return b;
+}
+
+Attrs pool_attrs(const Pool2DOptions& o) {
+  Attrs a = ops::padding_attrs(o.padding);
+  a.set("window", o.window);
+  if (!o.strides.empty()) a.set("strides", o.strides);
+  return a;
+}
+
+}  // namespace
+
+LOOM_REGISTER_OPS(nn_pool) {
+  pool_op("max_pool2d").inputs(1).infer(infer_max_pool).grad(grad_max_pool).saves(false, true)
+      .doc("max over windows (NHWC); output 1 holds the flat input index of each maximum");
+  define_op("max_pool2d_grad").inputs(2).attr("input_shape", AttrType::IntList, true)
+      .infer(infer_max_pool_grad).grad(grad_max_pool_grad).nondiff({1})
+      .doc("scatters dy to the argmax positions of max_pool2d: (dy, argmax) -> dx");
+  pool_op("avg_pool2d").inputs(1).infer(infer_avg_pool).grad(grad_avg_pool).saves(false, false)
+      .doc("mean over windows (NHWC), padded positions excluded from the count");
+  pool_op("avg_pool2d_grad").inputs(1).attr("input_shape", AttrType::IntList, true)
+      .infer(infer_avg_pool_grad).grad(grad_avg_pool_grad).saves(false, false)
+      .doc("gradient of avg_pool2d: spreads dy over each window");
+  define_op("global_avg_pool2d").inputs(1).attr("keepdims", AttrType::Bool).composite(forward_global_avg_pool)
+      .doc("mean over height and width (NHWC)");
+}
+
+Tensor max_pool2d(const Tensor& x, const Pool2DOptions& options) {
+  static const OpDef& op = find_op("max_pool2d");
+  return dispatch(op, {x}, pool_attrs(options))[0];
+}
+Tensor avg_pool2d(const Tensor& x, const Pool2DOptions& options) {
+  static const OpDef& op = find_op("avg_pool2d");
+  return dispatch1(op, {x}, pool_attrs(options));
+}
+Tensor global_avg_pool2d(const Tensor& x, bool keepdims) {
+  static const OpDef& op = find_op("global_avg_pool2d");
+  return dispatch1(op, {x}, Attrs{{"keepdims", keepdims}});
+}
+
+}  // namespace loom

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Writes nn_cases.json: forward cases for loom's neural-network ops with expected values from
+PyTorch (float32/float64; layouts converted NCHW <-> NHWC, OIHW <-> HWIO) or brute-force NumPy
+where PyTorch's definition differs from TF's (pooling with TF padding, Keras' hard_sigmoid).
+
+Run with Debian's python3 (python3-torch): /usr/bin/python3 tests/golden/make_nn_cases.py
+Same record format as op_cases.json (see make_op_cases.py).
+"""
+import json
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+rng = np.random.default_rng(42)
+cases = []
+
+
+def plain(v, dtype):
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if dtype == "float32":
+        return float(np.format_float_positional(np.float32(v), unique=True, trim="-"))
+    return v
+
+
+def tensor(a, layout="contiguous"):
+    a = np.asarray(a)
+    dtype = str(a.dtype)
+    return {"dtype": dtype, "shape": list(a.shape), "values": [plain(v, dtype) for v in a.ravel().tolist()],
+            "layout": layout}
+
+
+def add(op, inputs, attrs=None, outputs=None, error=None, message="", layouts=None, tol=None):
+    case = {"op": op, "attrs": attrs or {},
+            "inputs": [tensor(x, (layouts or {}).get(i, "contiguous")) for i, x in enumerate(inputs)]}
+    if error:
+        case["error"], case["message"] = error, message
+    else:
+        case["outputs"] = [tensor(o) for o in outputs]
+    if tol:
+        case["tol"] = tol
+    cases.append(case)
+
+
+def randn(*shape, dtype="float32"):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def nchw(x):
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def nhwc(t):
+    return t.detach().numpy().transpose(0, 2, 3, 1)
+
+
+def oihw(f):
+    return torch.from_numpy(np.ascontiguousarray(f.transpose(3, 2, 0, 1)))
+
+
+def tf_pads(size, k, stride, dil, mode, explicit=(0, 0)):
+    ek = (k - 1) * dil + 1
+    if mode == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + ek - size, 0)
+        return total // 2, total - total // 2
+    if mode == "valid":
+        return 0, 0
+    return explicit
+
+
+# ---- conv2d and its backward ops ----
+CONV = [  # (N, H, W, C, KH, KW, O, strides, dilations, padding, explicit, groups)
+    (2, 5, 6, 3, 3, 3, 4, (1, 1), (1, 1), "valid", None, 1),
+    (2, 5, 6, 3, 3, 3, 4, (1, 1), (1, 1), "same", None, 1),
+    (1, 7, 7, 2, 3, 2, 3, (2, 2), (1, 1), "same", None, 1),
+    (1, 8, 7, 2, 3, 3, 2, (2, 1), (1, 1), "valid", None, 1),
+    (1, 9, 9, 2, 3, 3, 3, (1, 1), (2, 2), "same", None, 1),
+    (2, 6, 5, 3, 2, 3, 4, (1, 2), (1, 1), "explicit", (1, 0, 2, 1), 1),
+    (1, 6, 6, 4, 3, 3, 6, (1, 1), (1, 1), "same", None, 2),
+    (2, 5, 5, 4, 3, 3, 8, (1, 1), (1, 1), "same", None, 4),  # depthwise, multiplier 2
+    (3, 8, 8, 1, 5, 5, 6, (1, 1), (1, 1), "same", None, 1),   # LeNet-like
+    (1, 6, 6, 16, 3, 3, 16, (1, 1), (1, 1), "same", None, 1),  # blocked layouts in oneDNN
+]
+for dtype in ("float32", "float64"):
+    for (n, h, w, c, kh, kw, o, st, dl, mode, ex, g) in CONV:
+        x = randn(n, h, w, c, dtype=dtype)
+        f = randn(kh, kw, c // g, o, dtype=dtype)
+        b = randn(o, dtype=dtype)
+        ph = tf_pads(h, kh, st[0], dl[0], mode, ex[0:2] if ex else (0, 0))
+        pw = tf_pads(w, kw, st[1], dl[1], mode, ex[2:4] if ex else (0, 0))
+        xt = nchw(x).requires_grad_(True)
+        ft = oihw(f).requires_grad_(True)
+        xp = F.pad(xt, (pw[0], pw[1], ph[0], ph[1]))
+        y = F.conv2d(xp, ft, torch.from_numpy(b), stride=st, dilation=dl, groups=g)
+        attrs = {"strides": list(st), "dilations": list(dl), "padding": mode, "groups": g}
+        if ex:
+            attrs["explicit_paddings"] = list(ex)
+        tol = [2e-4, 2e-5] if dtype == "float32" else None
+        add("conv2d", [x, f, b], attrs, outputs=[nhwc(y)], tol=tol, layouts={0: "transposed"} if g == 1 else None)
+        dy = randn(*nhwc(y).shape, dtype=dtype)
+        dx, df = torch.autograd.grad(y, [xt, ft], nchw(dy))
+        add("conv2d_backprop_input", [dy, f], {**attrs, "input_shape": [n, h, w, c]}, outputs=[nhwc(dx)], tol=tol)
+        add("conv2d_backprop_filter", [x, dy], {**attrs, "filter_shape": [kh, kw, c // g, o]},
+            outputs=[df.detach().numpy().transpose(2, 3, 1, 0)], tol=tol)
+x = randn(1, 4, 4, 3)
+add("conv2d", [x, randn(3, 3, 2, 4)], {"padding": "same"}, error="ShapeError", message="channel mismatch")
+add("conv2d", [randn(4, 4, 3), randn(3, 3, 3, 4)], {}, error="ShapeError", message="input must be rank 4 (NHWC)")
+add("conv2d", [x, randn(5, 5, 3, 4)], {"padding": "valid"}, error="ShapeError", message="larger than the input")
+add("conv2d", [x, randn(3, 3, 3, 4), randn(3)], {}, error="ShapeError", message="bias must have shape (4,)")
+add("conv2d", [x, randn(3, 3, 3, 4)], {"padding": "full"}, error="InvalidArgument", message="padding must be")
+add("conv2d", [x, randn(3, 3, 3, 4)], {"strides": [0, 1]}, error="InvalidArgument", message="strides must be >= 1")
+add("conv2d", [x, randn(3, 3, 1, 4)], {"groups": 2}, error="ShapeError", message="groups (2) must divide")
+add("conv2d", [x, randn(3, 3, 3, 4, dtype="float64")], {}, error="DTypeError", message="mismatch")
+add("conv2d_backprop_input", [randn(1, 3, 3, 4), randn(3, 3, 3, 4)], {"input_shape": [1, 4, 4, 3]},
+    error="ShapeError", message="output gradient has shape (1, 3, 3, 4)")
+
+
+# ---- pooling (brute force, TF padding: max ignores padded cells, avg excludes them) ----
+def pool_ref(x, k, s, mode, kind):
+    n, h, w, c = x.shape
+    ph = tf_pads(h, k[0], s[0], 1, mode)
+    pw = tf_pads(w, k[1], s[1], 1, mode)
+    oh = (h + sum(ph) - k[0]) // s[0] + 1
+    ow = (w + sum(pw) - k[1]) // s[1] + 1
+    y = np.zeros((n, oh, ow, c), x.dtype)
+    arg = np.zeros((n, oh, ow, c), np.int64)
+    for b in range(n):
+        for i in range(oh):
+            h0, h1 = max(i * s[0] - ph[0], 0), min(i * s[0] - ph[0] + k[0], h)
+            for j in range(ow):
+                w0, w1 = max(j * s[1] - pw[0], 0), min(j * s[1] - pw[0] + k[1], w)
+                win = x[b, h0:h1, w0:w1, :].reshape(-1, c)
+                if kind == "max":
+                    best = win.argmax(axis=0)
+                    y[b, i, j] = win[best, np.arange(c)]
+                    hh, ww = h0 + best // (w1 - w0), w0 + best % (w1 - w0)
+                    arg[b, i, j] = ((b * h + hh) * w + ww) * c + np.arange(c)
+                else:
+                    y[b, i, j] = win.mean(axis=0)
+    return y, arg
+
+
+for dtype in ("float32", "float64"):
+    for shape, k, s, mode in (((2, 4, 4, 3), (2, 2), (2, 2), "valid"), ((1, 5, 5, 2), (3, 3), (2, 2), "same"),
+                              ((1, 5, 6, 2), (2, 3), (1, 2), "valid"), ((2, 3, 3, 4), (2, 2), (1, 1), "same")):
+        x = randn(*shape, dtype=dtype)
+        y, arg = pool_ref(x, k, s, mode, "max")
+        add("max_pool2d", [x], {"window": list(k), "strides": list(s), "padding": mode}, outputs=[y, arg],
+            layouts={0: "transposed"})
+        dy = randn(*y.shape, dtype=dtype)
+        dx = np.zeros(x.size, dtype)
+        np.add.at(dx, arg.ravel(), dy.ravel())
+        add("max_pool2d_grad", [dy, arg], {"input_shape": list(shape)}, outputs=[dx.reshape(shape)])
+        ya, _ = pool_ref(x, k, s, mode, "avg")
+        add("avg_pool2d", [x], {"window": list(k), "strides": list(s), "padding": mode}, outputs=[ya])
+        # avg_pool2d_grad is the adjoint: <avg(x), dy> = <x, avg_grad(dy)>, built column by column.
+        adj = np.zeros(x.size, dtype)
+        for i in range(x.size):
+            e = np.zeros(x.size, dtype)
+            e[i] = 1
+            adj[i] = (pool_ref(e.reshape(shape), k, s, mode, "avg")[0] * dy).sum()
+        add("avg_pool2d_grad", [dy], {"window": list(k), "strides": list(s), "padding": mode, "input_shape": list(shape)},
+            outputs=[adj.reshape(shape)])
+    x = randn(2, 3, 4, 5, dtype=dtype)
+    add("global_avg_pool2d", [x], {}, outputs=[x.mean(axis=(1, 2))])
+    add("global_avg_pool2d", [x], {"keepdims": True}, outputs=[x.mean(axis=(1, 2), keepdims=True)])
+add("max_pool2d", [randn(1, 2, 2, 1)], {"window": [3, 3], "padding": "valid"}, error="ShapeError", message="larger than the input")
+add("max_pool2d", [randn(2, 2, 1)], {"window": [2, 2]}, error="ShapeError", message="rank 4")
+add("avg_pool2d", [randn(1, 4, 4, 1)], {"window": [2]}, error="InvalidArgument", message="window needs 2 values")
+add("max_pool2d", [randn(1, 4, 4, 1)], {"window": [2, 2], "padding": "explicit", "explicit_paddings": [2, 0, 0, 0]},
+    error="InvalidArgument", message="padding must be smaller than the window")
+
+# ---- batch normalisation ----
+for dtype in ("float32", "float64"):
+    for shape in ((4, 3, 3, 5), (6, 4), (2, 3, 2)):
+        x = (randn(*shape, dtype=dtype) * 2 + 1).astype(dtype)
+        c = shape[-1]
+        gamma, beta = randn(c, dtype=dtype), randn(c, dtype=dtype)
+        axes = tuple(range(len(shape) - 1))
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        xt = torch.from_numpy(x).requires_grad_(True)
+        gt, bt = torch.from_numpy(gamma).requires_grad_(True), torch.from_numpy(beta).requires_grad_(True)
+        xc = xt.reshape(-1, c)
+        y = F.batch_norm(xc, None, None, gt, bt, training=True, eps=1e-3).reshape(shape)
+        tol = [1e-4, 1e-5] if dtype == "float32" else None
+        add("batch_norm", [x, gamma, beta], {"epsilon": 1e-3}, outputs=[y.detach().numpy(), mean, var], tol=tol,
+            layouts={0: "transposed"})
+        dy = randn(*shape, dtype=dtype)
+        dx, dg, db = torch.autograd.grad(y, [xt, gt, bt], torch.from_numpy(dy))
+        add("batch_norm_grad", [dy, x, gamma, mean, var], {"epsilon": 1e-3},
+            outputs=[dx.numpy(), dg.numpy(), db.numpy()], tol=tol)
+        mm, vv = randn(c, dtype=dtype), (np.abs(randn(c, dtype=dtype)) + 0.5).astype(dtype)
+        add("batch_norm_inference", [x, gamma, beta, mm, vv], {"epsilon": 1e-3},
+            outputs=[((x - mm) * gamma / np.sqrt(vv + 1e-3) + beta).astype(dtype)], tol=tol)
+add("batch_norm", [randn(2, 3), randn(4), randn(3)], {}, error="ShapeError", message="one value per channel")
+add("batch_norm", [randn(2, 3), randn(3), randn(3)], {"epsilon": 0.0}, error="InvalidArgument", message="epsilon must be > 0")
+add("batch_norm", [np.zeros((2, 3), np.int64), np.zeros(3, np.int64), np.zeros(3, np.int64)], {},
+    error="DTypeError", message="input 0")
+
+# ---- softmax family and losses ----
+for dtype in ("float32", "float64"):
+    x = randn(3, 4, 5, dtype=dtype) * 3
+    for axis in (-1, 1, 0):
+        add("softmax", [x], {"axis": axis}, outputs=[F.softmax(torch.from_numpy(x), axis).numpy()], layouts={0: "transposed"})
+        add("log_softmax", [x], {"axis": axis}, outputs=[F.log_softmax(torch.from_numpy(x), axis).numpy()])
+    big = np.array([[1000.0, 0.0, -1000.0]], dtype)
+    add("softmax", [big], {}, outputs=[np.array([[1.0, 0.0, 0.0]], dtype)])
+    add("log_softmax", [big], {}, outputs=[F.log_softmax(torch.from_numpy(big), -1).numpy()])
+    logits = randn(5, 4, dtype=dtype) * 2
+    labels = np.array([0, 3, 1, 1, 2], np.int64)
+    add("sparse_softmax_cross_entropy_with_logits", [labels, logits], {},
+        outputs=[F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels), reduction="none").numpy()])
+    add("sparse_softmax_cross_entropy_with_logits", [labels.astype(np.int32), logits], {},
+        outputs=[F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels), reduction="none").numpy()])
+    probs = F.softmax(torch.from_numpy(randn(5, 4, dtype=dtype)), -1).numpy()
+    add("softmax_cross_entropy_with_logits", [probs, logits], {},
+        outputs=[-(probs * F.log_softmax(torch.from_numpy(logits), -1).numpy()).sum(-1)])
+    z = rng.integers(0, 2, (3, 4)).astype(dtype)
+    xl = randn(3, 4, dtype=dtype) * 5
+    add("sigmoid_cross_entropy_with_logits", [z, xl], {},
+        outputs=[F.binary_cross_entropy_with_logits(torch.from_numpy(xl), torch.from_numpy(z), reduction="none").numpy()])
+add("sparse_softmax_cross_entropy_with_logits", [np.array([0, 4]), randn(2, 4)], {}, error="InvalidArgument",
+    message="labels must be in [0, 4)")
+add("sparse_softmax_cross_entropy_with_logits", [np.array([0, 1, 2]), randn(2, 4)], {}, error="ShapeError",
+    message="without the last axis")
+add("softmax_cross_entropy_with_logits", [randn(2, 3), randn(2, 4)], {}, error="ShapeError", message="must match logits")
+add("softmax", [np.array(1.0, np.float32)], {}, error="ShapeError", message="rank >= 1")
+add("softmax", [np.array([1, 2])], {}, error="DTypeError", message="input 0")
+
+# ---- activations ----
+for dtype in ("float32", "float64"):
+    x = (randn(3, 5, dtype=dtype) * 3).astype(dtype)
+    t = torch.from_numpy(x)
+    tol = [1e-5, 1e-6] if dtype == "float32" else None
+    add("erf", [x], {}, outputs=[torch.erf(t).numpy()], tol=tol)
+    add("leaky_relu", [x], {}, outputs=[F.leaky_relu(t, 0.2).numpy()], layouts={0: "transposed"})
+    add("leaky_relu", [x], {"alpha": 0.01}, outputs=[F.leaky_relu(t, 0.01).numpy()])
+    add("elu", [x], {}, outputs=[F.elu(t).numpy()], tol=tol)
+    add("elu", [x], {"alpha": 0.5}, outputs=[F.elu(t, 0.5).numpy()], tol=tol)
+    add("gelu", [x], {}, outputs=[F.gelu(t).numpy()], tol=tol)
+    add("gelu", [x], {"approximate": True}, outputs=[F.gelu(t, approximate="tanh").numpy()], tol=tol)
+    add("softplus", [x], {}, outputs=[F.softplus(t).numpy()], tol=tol)
+    add("silu", [x], {}, outputs=[F.silu(t).numpy()], tol=tol)
+    add("hard_sigmoid", [x], {}, outputs=[np.clip(0.2 * x + 0.5, 0, 1).astype(dtype)])
+    big = np.array([-1000.0, 1000.0], dtype)
+    add("softplus", [big], {}, outputs=[np.array([0.0, 1000.0], dtype)])
+    add("elu", [big], {}, outputs=[np.array([-1.0, 1000.0], dtype)])
+add("gelu", [np.array([1, 2])], {}, error="DTypeError", message="input 0")
+add("dropout", [randn(3)], {"rate": 1.0}, error="InvalidArgument", message="rate must be in [0, 1)")
+add("dropout", [randn(3)], {"rate": -0.1}, error="InvalidArgument", message="rate must be in [0, 1)")
+
+# ---- dense ----
+for dtype in ("float32", "float64"):
+    for act, fn in (("linear", lambda v: v), ("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        x, k, b = randn(4, 3, dtype=dtype), randn(3, 5, dtype=dtype), randn(5, dtype=dtype)
+        tol = [1e-5, 1e-6] if dtype == "float32" else None
+        add("dense", [x, k, b], {"activation": act},
+            outputs=[fn(torch.from_numpy(x) @ torch.from_numpy(k) + torch.from_numpy(b)).numpy()], tol=tol)
+    x3 = randn(2, 3, 4, dtype=dtype)
+    k = randn(4, 2, dtype=dtype)
+    add("dense", [x3, k], {}, outputs=[(torch.from_numpy(x3) @ torch.from_numpy(k)).numpy()], tol=tol)
+add("dense", [randn(2, 3), randn(4, 5)], {}, error="ShapeError", message="does not match kernel")
+add("dense", [randn(2, 3), randn(3, 5)], {"activation": "gelu"}, error="InvalidArgument", message="activation must be")
+
+out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
+with open(out_path, "w") as f:
+    json.dump({"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__, "cases": cases}, f,
+              separators=(",", ":"))
+print(f"wrote {len(cases)} cases to {out_path}")

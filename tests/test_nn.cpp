@@ -1,0 +1,111 @@
+// Neural-network ops beyond the golden tables: dropout, batch independence of inference batch
+// norm, Winograd against direct convolution, oneDNN primitive reuse, activation lookup.
+#include "cpu/onednn/onednn.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::testing {
+namespace {
+
+TEST(Dropout, MaskComesFromTheSeedAndKeepsTheExpectedValue) {
+  const Tensor x = ones({200, 100});
+  const Tensor y = dropout(x, 0.25, true, 77);
+  const auto v = y.to_vector<float>();
+  const auto u = random_uniform({200, 100}, 0, 1, DType::Float32, 77).to_vector<float>();
+  for (size_t i = 0; i < v.size(); ++i) {
+    ASSERT_EQ(v[i], u[i] >= 0.25f ? 1.0f / 0.75f : 0.0f) << i;
+  }
+  EXPECT_NEAR(reduce_mean(y).item<float>(), 1.0, 0.02);
+  EXPECT_EQ(dropout(x, 0.25, true, 77).to_vector<float>(), v) << "same seed, same mask";
+  EXPECT_NE(dropout(x, 0.25, true, 78).to_vector<float>(), v);
+  EXPECT_EQ(dropout(x, 0.25, false).to_vector<float>(), x.to_vector<float>()) << "inference: identity";
+  EXPECT_EQ(dropout(x, 0.0, true).to_vector<float>(), x.to_vector<float>());
+  GradientTape t;
+  t.watch(x);
+  const auto g = t.gradient(dropout(x, 0.25, true, 77), x).to_vector<float>();
+  EXPECT_EQ(g, v) << "the gradient is the same mask and scale";
+}
+
+TEST(BatchNorm, InferenceDoesNotDependOnTheBatch) {
+  const Tensor x = random_normal({8, 4, 4, 3}, 0, 1, DType::Float32, 1);
+  const Tensor gamma = random_normal({3}, 1, 0.1, DType::Float32, 2), beta = random_normal({3}, 0, 0.1, DType::Float32, 3);
+  const Tensor mean = constant({0.1, -0.2, 0.3}), var = constant({1.5, 0.5, 2.0});
+  const Tensor batch = batch_norm_inference(x, gamma, beta, mean, var);
+  const Tensor single = batch_norm_inference(x[{Slice(3, 4)}], gamma, beta, mean, var);
+  expect_tensor_near(single, batch[{Slice(3, 4)}], 0, 0);
+}
+
+TEST(BatchNorm, TrainingNormalisesEachChannel) {
+  const Tensor x = random_normal({16, 5, 5, 4}, 3.0, 2.0, DType::Float32, 5);
+  const auto r = batch_norm_training(x, ones({4}), zeros({4}), 1e-5);
+  const auto m = reduce_mean(r.y, std::vector<int64_t>{0, 1, 2}).to_vector<float>();
+  const auto s = reduce_mean(square(r.y), std::vector<int64_t>{0, 1, 2}).to_vector<float>();
+  for (int c = 0; c < 4; ++c) {
+    EXPECT_NEAR(m[static_cast<size_t>(c)], 0.0, 1e-5);
+    EXPECT_NEAR(s[static_cast<size_t>(c)], 1.0, 1e-4);
+  }
+  EXPECT_NEAR(reduce_mean(r.batch_mean).item<float>(), 3.0, 0.1);
+  EXPECT_NEAR(reduce_mean(r.batch_variance).item<float>(), 4.0, 0.3);
+}
+
+TEST(Conv2D, WinogradMatchesDirect) {
+  const Tensor x = random_normal({4, 16, 16, 32}, 0, 1, DType::Float32, 6);
+  const Tensor w = random_normal({3, 3, 32, 32}, 0, 0.1, DType::Float32, 7);
+  Conv2DOptions direct, automatic;
+  direct.padding = automatic.padding = "same";
+  direct.algorithm = "direct";
+  const Tensor a = conv2d(x, w, Tensor(), automatic), d = conv2d(x, w, Tensor(), direct);
+  const Tensor reference = conv2d(cast(x, DType::Float64), cast(w, DType::Float64), Tensor(), direct);
+  EXPECT_LT(reduce_max(abs(cast(d, DType::Float64) - reference)).item<double>(), 1e-4);
+  EXPECT_LT(reduce_max(abs(cast(a, DType::Float64) - reference)).item<double>(), 1e-3)
+      << "Winograd rounds differently but stays close";
+  // The weight gradient uses Winograd under "auto" too (3x3, stride 1).
+  const Tensor dy = random_normal(a.shape(), 0, 1, DType::Float32, 8);
+  Attrs attrs{{"padding", std::string("same")}, {"filter_shape", w.shape().vec()}};
+  const Tensor gw_auto = call_op("conv2d_backprop_filter", {x, dy}, attrs)[0];
+  attrs.set("algorithm", std::string("direct"));
+  const Tensor gw_direct = call_op("conv2d_backprop_filter", {x, dy}, attrs)[0];
+  const Tensor gw_ref = call_op("conv2d_backprop_filter", {cast(x, DType::Float64), cast(dy, DType::Float64)}, attrs)[0];
+  EXPECT_LT(reduce_max(abs(cast(gw_direct, DType::Float64) - gw_ref)).item<double>(), 1e-3);
+  EXPECT_LT(reduce_max(abs(cast(gw_auto, DType::Float64) - gw_ref)).item<double>(), 1e-2 * reduce_max(abs(gw_ref)).item<double>());
+  Conv2DOptions bad;
+  bad.algorithm = "fft";
+  expect_error<InvalidArgument>([&] { conv2d(x, w, Tensor(), bad); }, "[conv2d] algorithm must be \"auto\" or \"direct\"");
+}
+
+TEST(OneDnn, TrainingStepsCreateNoPrimitiveAfterTheFirst) {
+  const Tensor x = random_normal({8, 12, 12, 3}, 0, 1, DType::Float32, 8);
+  Variable w(random_normal({3, 3, 3, 8}, 0, 0.1, DType::Float32, 9)), b(zeros({8}));
+  Variable k(random_normal({6 * 6 * 8, 10}, 0, 0.1, DType::Float32, 10)), kb(zeros({10}));
+  const Tensor labels = constant({0, 1, 2, 3, 4, 5, 6, 7});
+  auto step = [&] {
+    GradientTape tape;
+    Conv2DOptions o;
+    o.padding = "same";
+    Tensor h = relu(conv2d(x, w, b, o));
+    h = max_pool2d(h);
+    const auto bn = batch_norm_training(h, ones({8}), zeros({8}));
+    const Tensor logits = dense(reshape(bn.y, {8, -1}), k, kb, "relu");
+    const Tensor loss = reduce_mean(sparse_softmax_cross_entropy_with_logits(labels, logits));
+    const auto grads = tape.gradient(loss, std::vector<Tensor>{w, b, k, kb});
+    w.assign_sub(grads[0] * 0.01);
+    k.assign_sub(grads[2] * 0.01);
+  };
+  step();
+  const int64_t after_first = onednn::primitive_creations();
+  EXPECT_GT(after_first, 0);
+  for (int i = 0; i < 3; ++i) step();
+  EXPECT_EQ(onednn::primitive_creations(), after_first);
+}
+
+TEST(Activations, ByKerasName) {
+  const Tensor x = constant({-1.0, 0.5});
+  EXPECT_EQ(activation(x, "relu").to_vector<float>(), (std::vector<float>{0, 0.5f}));
+  EXPECT_EQ(activation(x, "linear").id(), x.id());
+  EXPECT_NEAR(activation(x, "swish").to_vector<float>()[1], 0.5 / (1 + std::exp(-0.5)), 1e-6);
+  expect_error<InvalidArgument>([&] { activation(x, "mish"); }, "[activation] unknown activation 'mish'");
+  EXPECT_NEAR(dense(x[{NewAxis}], ones({2, 1}), Tensor(), "softplus").item<float>(), std::log1p(std::exp(-0.5)), 1e-6)
+      << "activations oneDNN cannot fuse are applied after the matmul";
+}
+
+}  // namespace
+}  // namespace loom::testing
