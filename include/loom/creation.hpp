@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "loom/dtype.hpp"
@@ -132,5 +133,8 @@ LOOM_API Tensor truncated_normal(const Shape& shape, double mean = 0.0, double s
                                  DType dtype = DType::Float32, std::optional<uint64_t> seed = {});
 // Draws the seed the next unseeded random op would use (advances the global generator).
 LOOM_API uint64_t next_random_seed();
+// The global generator's (seed, counter), to save and restore with a training checkpoint.
+LOOM_API std::pair<uint64_t, uint64_t> random_state();
+LOOM_API void set_random_state(std::pair<uint64_t, uint64_t> state);
 
 }  // namespace loom

@@ -284,6 +284,19 @@ uint64_t next_random_seed() {
   return splitmix64(g.seed ^ splitmix64(g.counter++)) & 0x7fffffffffffffffull;
 }
 
+std::pair<uint64_t, uint64_t> random_state() {
+  GlobalSeed& g = global_seed();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  return {g.seed, g.counter};
+}
+
+void set_random_state(std::pair<uint64_t, uint64_t> state) {
+  GlobalSeed& g = global_seed();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  g.seed = state.first;
+  g.counter = state.second;
+}
+
 Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
                      std::optional<uint64_t> seed) {
   return random_op("random_normal", shape, dtype, seed, {{"mean", mean}, {"stddev", stddev}});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "loom/loom.hpp"
+#include "loom/nn.hpp"
 
 namespace loom::testing {
 

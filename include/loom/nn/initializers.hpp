@@ -1,0 +1,41 @@
+#pragma once
+// Weight initializers (Keras semantics). Without an explicit seed they draw one from the global
+// generator, so set_seed() before building a model makes its initial weights reproducible.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "loom/export.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom::nn {
+
+class LOOM_API Initializer {
+ public:
+  virtual ~Initializer();
+  virtual Tensor operator()(const Shape& shape, DType dtype) const = 0;
+};
+using InitializerPtr = std::shared_ptr<const Initializer>;
+
+// fan_in / fan_out as Keras computes them: dense (in, out); conv (kh, kw, in, out) -> receptive
+// field times channels.
+LOOM_API std::pair<double, double> fans(const Shape& shape);
+
+LOOM_API InitializerPtr Zeros();
+LOOM_API InitializerPtr Ones();
+LOOM_API InitializerPtr Constant(double value);
+LOOM_API InitializerPtr RandomNormal(double mean = 0.0, double stddev = 0.05, std::optional<uint64_t> seed = {});
+LOOM_API InitializerPtr RandomUniform(double minval = -0.05, double maxval = 0.05, std::optional<uint64_t> seed = {});
+LOOM_API InitializerPtr TruncatedNormal(double mean = 0.0, double stddev = 0.05, std::optional<uint64_t> seed = {});
+LOOM_API InitializerPtr GlorotUniform(std::optional<uint64_t> seed = {});  // Keras' default for kernels
+LOOM_API InitializerPtr GlorotNormal(std::optional<uint64_t> seed = {});
+LOOM_API InitializerPtr HeNormal(std::optional<uint64_t> seed = {});
+LOOM_API InitializerPtr HeUniform(std::optional<uint64_t> seed = {});
+// A user function (shape, dtype) -> tensor.
+LOOM_API InitializerPtr FromFunction(std::function<Tensor(const Shape&, DType)> fn);
+// By Keras name: "zeros", "ones", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
+// "random_normal", "random_uniform", "truncated_normal".
+LOOM_API InitializerPtr get_initializer(const std::string& name);
+
+}  // namespace loom::nn

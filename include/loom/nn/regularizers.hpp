@@ -1,0 +1,21 @@
+#pragma once
+// Weight penalties added to the training loss (Keras regularizers).
+#include <memory>
+
+#include "loom/export.hpp"
+#include "loom/tensor.hpp"
+
+namespace loom::nn {
+
+class LOOM_API Regularizer {
+ public:
+  virtual ~Regularizer();
+  virtual Tensor operator()(const Tensor& weight) const = 0;
+};
+using RegularizerPtr = std::shared_ptr<const Regularizer>;
+
+LOOM_API RegularizerPtr L1(double l1 = 0.01);          // l1 * sum(|w|)
+LOOM_API RegularizerPtr L2(double l2 = 0.01);          // l2 * sum(w^2)
+LOOM_API RegularizerPtr L1L2(double l1 = 0.0, double l2 = 0.0);
+
+}  // namespace loom::nn

@@ -1,0 +1,149 @@
+// The IDX format of MNIST and Fashion-MNIST (http://yann.lecun.com/exdb/mnist/), plain or gzip.
+#include <zlib.h>
+
+#include <cstring>
+#include <vector>
+
+#include "io/files.hpp"
+#include "loom/creation.hpp"
+#include "loom/data.hpp"
+#include "loom/error.hpp"
+#include "loom/ops.hpp"
+
+namespace loom::data {
+namespace {
+
+[[noreturn]] void bad(const std::string& path, const std::string& why) {
+  throw IOError("[read_idx] '" + path + "' is not a valid IDX file: " + why);
+}
+
+// The whole file, decompressed if it is gzip (zlib reads plain files unchanged).
+std::vector<unsigned char> read_all(const std::string& path) {
+  io::read_file(path, "read_idx");  // existence and readability, with a clear error
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw IOError("[read_idx] cannot open '" + path + "'");
+  std::vector<unsigned char> out;
+  unsigned char buf[1 << 16];
+  for (;;) {
+    const int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int err = 0;
+      const std::string msg = gzerror(f, &err);
+      gzclose(f);
+      bad(path, "decompression failed (" + msg + ")");
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+    if (out.size() > (size_t{1} << 34)) {
+      gzclose(f);
+      bad(path, "larger than 16 GiB");
+    }
+  }
+  gzclose(f);
+  return out;
+}
+
+uint32_t big_endian(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_all(path);
+  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) bad(path, "bad magic number");
+  const int type = bytes[2], rank = bytes[3];
+  size_t esize;
+  DType dtype;
+  switch (type) {
+    case 0x08: esize = 1; dtype = DType::UInt8; break;
+    case 0x09: esize = 1; dtype = DType::Int32; break;
+    case 0x0B: esize = 2; dtype = DType::Int32; break;
+    case 0x0C: esize = 4; dtype = DType::Int32; break;
+    case 0x0D: esize = 4; dtype = DType::Float32; break;
+    case 0x0E: esize = 8; dtype = DType::Float64; break;
+    default: bad(path, "unknown data type code " + std::to_string(type));
+  }
+  if (bytes.size() < 4 + 4 * static_cast<size_t>(rank)) bad(path, "truncated dimensions");
+  Shape shape;
+  uint64_t count = 1;
+  for (int i = 0; i < rank; ++i) {
+    const uint32_t d = big_endian(bytes.data() + 4 + 4 * i);
+    shape.push_back(d);
+    count *= d;
+    if (count > (uint64_t{1} << 36)) bad(path, "dimensions too large");
+  }
+  const size_t offset = 4 + 4 * static_cast<size_t>(rank);
+  if (bytes.size() - offset < count * esize) {
+    bad(path, "truncated: shape " + shape.str() + " needs " + std::to_string(count * esize) + " bytes of data, the file has " +
+                  std::to_string(bytes.size() - offset));
+  }
+  const unsigned char* p = bytes.data() + offset;
+  if (type == 0x08) return from_host(p, count, shape, DType::UInt8);
+  // Wider types are big-endian: convert element by element.
+  Tensor out = empty(shape, dtype);
+  for (uint64_t i = 0; i < count; ++i) {
+    const unsigned char* e = p + i * esize;
+    switch (type) {
+      case 0x09: static_cast<int32_t*>(out.data_ptr())[i] = static_cast<int8_t>(e[0]); break;
+      case 0x0B: static_cast<int32_t*>(out.data_ptr())[i] = static_cast<int16_t>((e[0] << 8) | e[1]); break;
+      case 0x0C: static_cast<int32_t*>(out.data_ptr())[i] = static_cast<int32_t>(big_endian(e)); break;
+      case 0x0D: {
+        const uint32_t bits = big_endian(e);
+        std::memcpy(static_cast<float*>(out.data_ptr()) + i, &bits, 4);
+        break;
+      }
+      default: {
+        const uint64_t bits = (uint64_t{big_endian(e)} << 32) | big_endian(e + 4);
+        std::memcpy(static_cast<double*>(out.data_ptr()) + i, &bits, 8);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+void write_idx(const std::string& path, const Tensor& tensor) {
+  if (!tensor.defined()) throw InvalidArgument("[write_idx] the tensor handle is empty");
+  if (tensor.dtype() != DType::UInt8 && tensor.dtype() != DType::Int32 && tensor.dtype() != DType::Float32 &&
+      tensor.dtype() != DType::Float64) {
+    throw DTypeError("[write_idx] IDX holds uint8, int32, float32 or float64, got " + std::string(dtype_name(tensor.dtype())));
+  }
+  if (tensor.rank() > 255) throw InvalidArgument("[write_idx] rank is too large for IDX");
+  const unsigned char code = tensor.dtype() == DType::UInt8 ? 0x08 : tensor.dtype() == DType::Int32 ? 0x0C
+                             : tensor.dtype() == DType::Float32 ? 0x0D : 0x0E;
+  std::vector<char> raw = {0, 0, static_cast<char>(code), static_cast<char>(tensor.rank())};
+  for (int64_t d : tensor.shape()) {
+    for (int s = 24; s >= 0; s -= 8) raw.push_back(static_cast<char>((static_cast<uint64_t>(d) >> s) & 0xff));
+  }
+  std::vector<char> data(tensor.nbytes());
+  tensor.copy_to_host(data.data(), data.size());
+  const size_t esize = dtype_size(tensor.dtype());
+  for (size_t i = 0; i < data.size(); i += esize) std::reverse(data.begin() + static_cast<std::ptrdiff_t>(i), data.begin() + static_cast<std::ptrdiff_t>(i + esize));
+  raw.insert(raw.end(), data.begin(), data.end());
+  if (!ends_with(path, ".gz")) {
+    io::write_file_atomically(path, raw, "write_idx");
+    return;
+  }
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw InternalError("[write_idx] zlib initialisation failed");
+  }
+  std::vector<char> packed(deflateBound(&z, raw.size()) + 32);
+  z.next_in = reinterpret_cast<Bytef*>(raw.data());
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = reinterpret_cast<Bytef*>(packed.data());
+  z.avail_out = static_cast<uInt>(packed.size());
+  const int rc = deflate(&z, Z_FINISH);
+  const size_t written = z.total_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw InternalError("[write_idx] gzip compression failed");
+  packed.resize(written);
+  io::write_file_atomically(path, packed, "write_idx");
+}
+
+}  // namespace loom::data

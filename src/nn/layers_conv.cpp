@@ -1,0 +1,108 @@
+// Conv2D, pooling and BatchNormalization layers.
+#include "loom/creation.hpp"
+#include "loom/error.hpp"
+#include "loom/nn/layers.hpp"
+#include "loom/ops.hpp"
+#include "autograd/recording.hpp"
+#include "ops/nn_geometry.hpp"
+
+namespace loom::nn {
+namespace {
+
+Shape window_output_shape(const Shape& in, int64_t kh, int64_t kw, const Attrs& attrs, int64_t channels,
+                          const char* op) {
+  const auto w = ops::window_2d(in[1], in[2], kh, kw, attrs, op, true);
+  return Shape{in[0], w.out_h, w.out_w, channels};
+}
+
+Pool2DOptions pool_options(std::vector<int64_t> pool, std::vector<int64_t> strides, std::string padding) {
+  Pool2DOptions o;
+  o.window = std::move(pool);
+  o.strides = strides.empty() ? o.window : std::move(strides);
+  o.padding = Padding(std::move(padding));
+  return o;
+}
+
+Attrs pool_attrs(const Pool2DOptions& o) {
+  Attrs a = ops::padding_attrs(o.padding);
+  a.set("strides", o.strides);
+  return a;
+}
+
+}  // namespace
+
+Conv2D::Conv2D(int64_t filters, std::vector<int64_t> kernel_size, Conv2DLayerOptions options)
+    : Layer("conv2d", options.name), filters_(filters), kernel_size_(std::move(kernel_size)), options_(std::move(options)) {
+  if (kernel_size_.size() == 1) kernel_size_.push_back(kernel_size_[0]);
+  if (filters <= 0 || kernel_size_.size() != 2) fail("needs filters > 0 and a kernel size of 1 or 2 values");
+  activation(zeros({1}), options_.activation);
+}
+
+void Conv2D::build(const Shape& s) {
+  if (s.rank() != 4) fail("expects NHWC inputs of rank 4, got shape " + s.str());
+  if (s[3] % options_.groups != 0) fail("groups must divide the input channels (" + std::to_string(s[3]) + ")");
+  kernel_ = add_weight("kernel", {kernel_size_[0], kernel_size_[1], s[3] / options_.groups, filters_},
+                       options_.kernel_initializer, options_.kernel_regularizer);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, options_.bias_regularizer);
+}
+
+Tensor Conv2D::call(const Tensor& x, bool) {
+  Conv2DOptions o;
+  o.strides = options_.strides;
+  o.padding = Padding(options_.padding);
+  o.dilations = options_.dilation_rate;
+  o.groups = options_.groups;
+  return activation(conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), o), options_.activation);
+}
+
+Shape Conv2D::compute_output_shape(const Shape& s) {
+  Attrs a{{"strides", options_.strides}, {"dilations", options_.dilation_rate}, {"padding", options_.padding}};
+  return window_output_shape(s, kernel_size_[0], kernel_size_[1], a, filters_, name().c_str());
+}
+
+MaxPool2D::MaxPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
+    : Layer("max_pooling2d", std::move(name)), options_(pool_options(std::move(pool_size), std::move(strides), std::move(padding))) {}
+Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, options_); }
+Shape MaxPool2D::compute_output_shape(const Shape& s) {
+  return window_output_shape(s, options_.window[0], options_.window[1], pool_attrs(options_), s[3], name().c_str());
+}
+
+AvgPool2D::AvgPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
+    : Layer("average_pooling2d", std::move(name)), options_(pool_options(std::move(pool_size), std::move(strides), std::move(padding))) {}
+Tensor AvgPool2D::call(const Tensor& x, bool) { return avg_pool2d(x, options_); }
+Shape AvgPool2D::compute_output_shape(const Shape& s) {
+  return window_output_shape(s, options_.window[0], options_.window[1], pool_attrs(options_), s[3], name().c_str());
+}
+
+GlobalAvgPool2D::GlobalAvgPool2D(std::string name) : Layer("global_average_pooling2d", std::move(name)) {}
+Tensor GlobalAvgPool2D::call(const Tensor& x, bool) { return global_avg_pool2d(x); }
+Shape GlobalAvgPool2D::compute_output_shape(const Shape& s) { return Shape{s[0], s[3]}; }
+
+BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
+    : Layer("batch_normalization", options.name), options_(std::move(options)) {
+  if (!(options_.momentum >= 0 && options_.momentum <= 1)) fail("momentum must be in [0, 1]");
+  if (!(options_.epsilon > 0)) fail("epsilon must be > 0");
+}
+
+void BatchNormalization::build(const Shape& s) {
+  if (s.rank() < 2) fail("needs inputs with a batch axis and a channel axis, got shape " + s.str());
+  const Shape c{s.back()};
+  gamma_ = add_weight("gamma", c, Ones(), nullptr, options_.scale);
+  beta_ = add_weight("beta", c, Zeros(), nullptr, options_.center);
+  moving_mean_ = add_weight("moving_mean", c, Zeros(), nullptr, false);
+  moving_variance_ = add_weight("moving_variance", c, Ones(), nullptr, false);
+}
+
+Tensor BatchNormalization::call(const Tensor& x, bool training) {
+  if (!training) return batch_norm_inference(x, gamma_, beta_, moving_mean_, moving_variance_, options_.epsilon);
+  const BatchNormResult r = batch_norm_training(x, gamma_, beta_, options_.epsilon);
+  const double count = static_cast<double>(x.numel() / x.shape().back());
+  const double m = options_.momentum;
+  detail::RecordingPause pause;  // the moving statistics are not part of any gradient
+  const Tensor unbiased = r.batch_variance * (count > 1 ? count / (count - 1) : 1.0);
+  moving_mean_.assign(moving_mean_ * m + r.batch_mean * (1 - m));
+  moving_variance_.assign(moving_variance_ * m + unbiased * (1 - m));
+  return r.y;
+}
+
+}  // namespace loom::nn

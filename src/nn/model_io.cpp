@@ -1,0 +1,171 @@
+// Saving and loading weights and full training checkpoints (safetensors), and summary().
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "loom/creation.hpp"
+#include "loom/error.hpp"
+#include "loom/io.hpp"
+#include "loom/ops.hpp"
+#include "loom/nn/model.hpp"
+
+namespace loom::nn {
+namespace {
+
+constexpr const char* kModelPrefix = "model/";
+constexpr const char* kOptimizerPrefix = "optimizer/";
+
+std::string list(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size() && i < 10; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > 10) s += ", ... (" + std::to_string(names.size()) + " in all)";
+  return s;
+}
+
+// Assigns values keyed by weight path to the model's weights. Strict: every weight must be
+// present with its shape and no extra key may appear; otherwise unexpected keys are ignored.
+void assign_weights(const Model& model, const std::map<std::string, Tensor>& values, bool strict, const std::string& path,
+                    const char* who) {
+  const auto vars = model.weight_paths();
+  if (vars.empty()) {
+    throw InvalidArgument(std::string("[") + who + "] the model has no weights yet: build it first (call it on an "
+                          "input, or give Sequential an input shape)");
+  }
+  std::vector<std::string> missing, unexpected, mismatched;
+  std::set<std::string> known;
+  for (const auto& [key, v] : vars) {
+    known.insert(key);
+    auto it = values.find(key);
+    if (it == values.end()) missing.push_back(key + " (" + v.name() + ")");
+    else if (it->second.shape() != v.shape()) mismatched.push_back(key + " (" + v.name() + ") " + it->second.shape().str() + " vs " + v.shape().str());
+  }
+  for (const auto& [name, t] : values) {
+    if (!known.count(name)) unexpected.push_back(name);
+  }
+  if (!mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()))) {
+    std::string msg = std::string("[") + who + "] '" + path + "' does not match the model:";
+    if (!missing.empty()) msg += " missing: " + list(missing) + ";";
+    if (!unexpected.empty()) msg += " unexpected: " + list(unexpected) + ";";
+    if (!mismatched.empty()) msg += " shape mismatch (file vs model): " + list(mismatched) + ";";
+    throw InvalidArgument(msg);
+  }
+  // Checked first, assigned after: a failed load leaves the weights as they were.
+  for (const auto& [key, v] : vars) {
+    auto it = values.find(key);
+    if (it == values.end()) continue;
+    Variable target = v;
+    target.assign(it->second.dtype() == v.dtype() ? it->second : cast(it->second, v.dtype()));
+  }
+}
+
+std::map<std::string, Tensor> weight_map(const Model& model) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [key, v] : model.weight_paths()) out[key] = v;
+  return out;
+}
+
+// Each key's weight name, for people reading the file with other tools.
+void describe(const Model& model, std::map<std::string, std::string>& metadata) {
+  for (const auto& [key, v] : model.weight_paths()) metadata["name:" + key] = v.name();
+}
+
+}  // namespace
+
+void Model::save_weights(const std::string& path) const {
+  NamedTensors out{weight_map(*this), {{"format", "loom-weights"}, {"version", "1"}}};
+  describe(*this, out.metadata);
+  save_safetensors(path, out);
+}
+
+void Model::load_weights(const std::string& path, bool strict) {
+  assign_weights(*this, load_safetensors(path).tensors, strict, path, "load_weights");
+}
+
+void Model::save_checkpoint(const std::string& path, int epoch) const {
+  NamedTensors out;
+  for (const auto& [name, t] : weight_map(*this)) out.tensors[kModelPrefix + name] = t;
+  if (optimizer_) {
+    // Slots are keyed "<variable name>/<slot>"; files use the weight's path instead.
+    std::map<std::string, std::string> path_of;
+    for (const auto& [key, v] : weight_paths()) path_of[v.name()] = key;
+    for (const auto& [name, t] : optimizer_->state()) {
+      const auto slash = name.rfind('/');
+      auto it = slash == std::string::npos ? path_of.end() : path_of.find(name.substr(0, slash));
+      out.tensors[kOptimizerPrefix + (it == path_of.end() ? name : it->second + name.substr(slash))] = t;
+    }
+  }
+  const auto [seed, counter] = random_state();
+  out.metadata = {{"format", "loom-checkpoint"}, {"version", "1"}, {"epoch", std::to_string(epoch)},
+                  {"rng_seed", std::to_string(seed)}, {"rng_counter", std::to_string(counter)}};
+  describe(*this, out.metadata);
+  const auto layers = const_cast<Model*>(this)->all_layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    for (const auto& [k, v] : layers[i]->extra_state()) out.metadata["layer/" + std::to_string(i) + "/" + k] = v;
+  }
+  save_safetensors(path, out);
+}
+
+int Model::load_checkpoint(const std::string& path) {
+  const NamedTensors in = load_safetensors(path);
+  auto meta = [&](const std::string& key) {
+    auto it = in.metadata.find(key);
+    if (it == in.metadata.end()) throw IOError("[load_checkpoint] '" + path + "' has no '" + key + "' entry: not a loom checkpoint");
+    return it->second;
+  };
+  if (meta("format") != "loom-checkpoint") throw IOError("[load_checkpoint] '" + path + "' is not a loom checkpoint");
+  std::map<std::string, Tensor> weights, slots;
+  for (const auto& [name, t] : in.tensors) {
+    if (name.rfind(kModelPrefix, 0) == 0) weights[name.substr(6)] = t;
+    else if (name.rfind(kOptimizerPrefix, 0) == 0) slots[name.substr(10)] = t;
+  }
+  assign_weights(*this, weights, true, path, "load_checkpoint");
+  if (optimizer_ && !slots.empty()) {
+    std::map<std::string, std::string> name_of;
+    for (const auto& [key, v] : weight_paths()) name_of[key] = v.name();
+    std::map<std::string, Tensor> by_name;
+    for (const auto& [key, t] : slots) {
+      const auto slash = key.rfind('/');
+      auto it = slash == std::string::npos ? name_of.end() : name_of.find(key.substr(0, slash));
+      by_name[it == name_of.end() ? key : it->second + key.substr(slash)] = t;
+    }
+    optimizer_->set_state(by_name, trainable_weights());
+  }
+  set_random_state({std::stoull(meta("rng_seed")), std::stoull(meta("rng_counter"))});
+  const auto layers = all_layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Layer* l = layers[i];
+    std::map<std::string, std::string> state;
+    const std::string prefix = "layer/" + std::to_string(i) + "/";
+    for (const auto& [k, v] : in.metadata) {
+      if (k.rfind(prefix, 0) == 0) state[k.substr(prefix.size())] = v;
+    }
+    if (!state.empty()) l->set_extra_state(state);
+  }
+  return std::stoi(meta("epoch")) + 1;
+}
+
+std::string Model::summary() {
+  std::ostringstream out;
+  out << "Model: \"" << name() << "\"\n";
+  out << std::left << std::setw(36) << "Layer (type)" << std::setw(20) << "Output Shape" << "Param #\n";
+  int64_t total = 0, trainable = 0;
+  for (const LayerPtr& l : sublayers()) {
+    int64_t params = 0;
+    for (const Variable& v : l->weights()) params += v.numel();
+    total += params;
+    for (const Variable& v : l->trainable_weights()) trainable += v.numel();
+    std::string shape = "(not built)";
+    if (l->built() && !l->input_shape().empty()) {
+      Shape s = l->compute_output_shape(l->input_shape());
+      shape = "(None";
+      for (size_t i = 1; i < s.size(); ++i) shape += ", " + std::to_string(s[i]);
+      shape += ")";
+    }
+    out << std::setw(36) << l->name() << std::setw(20) << shape << params << "\n";
+  }
+  out << "Total params: " << total << "\nTrainable params: " << trainable
+      << "\nNon-trainable params: " << total - trainable << "\n";
+  return out.str();
+}
+
+}  // namespace loom::nn

@@ -1,0 +1,289 @@
+#include "loom/nn/optimizers.hpp"
+
+#include <cmath>
+
+#include "autograd/recording.hpp"
+#include "loom/creation.hpp"
+#include "loom/error.hpp"
+#include "loom/ops.hpp"
+
+namespace loom::nn {
+namespace {
+
+class Exponential final : public LearningRateSchedule {
+ public:
+  Exponential(double initial, int64_t steps, double rate, bool staircase)
+      : initial_(initial), steps_(steps), rate_(rate), staircase_(staircase) {
+    if (steps <= 0) throw InvalidArgument("[ExponentialDecay] decay_steps must be positive");
+  }
+  double operator()(int64_t step) const override {
+    double p = static_cast<double>(step) / static_cast<double>(steps_);
+    if (staircase_) p = std::floor(p);
+    return initial_ * std::pow(rate_, p);
+  }
+
+ private:
+  double initial_;
+  int64_t steps_;
+  double rate_;
+  bool staircase_;
+};
+
+class Cosine final : public LearningRateSchedule {
+ public:
+  Cosine(double initial, int64_t steps, double alpha) : initial_(initial), steps_(steps), alpha_(alpha) {
+    if (steps <= 0) throw InvalidArgument("[CosineDecay] decay_steps must be positive");
+  }
+  double operator()(int64_t step) const override {
+    const double p = std::min<double>(static_cast<double>(step), static_cast<double>(steps_)) / static_cast<double>(steps_);
+    const double cosine = 0.5 * (1 + std::cos(M_PI * p));
+    return initial_ * ((1 - alpha_) * cosine + alpha_);
+  }
+
+ private:
+  double initial_;
+  int64_t steps_;
+  double alpha_;
+};
+
+class Steps final : public LearningRateSchedule {
+ public:
+  Steps(std::vector<int64_t> boundaries, std::vector<double> values) : boundaries_(std::move(boundaries)), values_(std::move(values)) {
+    if (values_.size() != boundaries_.size() + 1) {
+      throw InvalidArgument("[StepDecay] needs one more value than boundaries, got " + std::to_string(values_.size()) +
+                            " values for " + std::to_string(boundaries_.size()) + " boundaries");
+    }
+  }
+  double operator()(int64_t step) const override {
+    size_t i = 0;
+    while (i < boundaries_.size() && step >= boundaries_[i]) ++i;
+    return values_[i];
+  }
+
+ private:
+  std::vector<int64_t> boundaries_;
+  std::vector<double> values_;
+};
+
+class SGDOptimizer final : public Optimizer {
+ public:
+  SGDOptimizer(double momentum, bool nesterov, OptimizerOptions o) : Optimizer(o), momentum_(momentum), nesterov_(nesterov) {
+    if (momentum < 0 || momentum > 1) throw InvalidArgument("[SGD] momentum must be in [0, 1]");
+  }
+  std::string name() const override { return "SGD"; }
+
+ protected:
+  // Keras: v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g).
+  void update(const Variable& var, const Tensor& g, double lr) override {
+    Variable w = var;
+    if (momentum_ == 0) {
+      w.assign_sub(g * lr);
+      return;
+    }
+    Variable& v = slot(var, "momentum");
+    v.assign(v * momentum_ - g * lr);
+    w.assign_add(nesterov_ ? v * momentum_ - g * lr : Tensor(v));
+  }
+
+ private:
+  double momentum_;
+  bool nesterov_;
+};
+
+class AdamOptimizer final : public Optimizer {
+ public:
+  AdamOptimizer(double b1, double b2, double eps, double wd, OptimizerOptions o)
+      : Optimizer(o), b1_(b1), b2_(b2), eps_(eps), weight_decay_(wd) {}
+  std::string name() const override { return weight_decay_ > 0 ? "AdamW" : "Adam"; }
+
+ protected:
+  // Keras: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+  // w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps); AdamW first decays w by lr * wd.
+  void update(const Variable& var, const Tensor& g, double lr) override {
+    Variable w = var;
+    if (weight_decay_ > 0) w.assign_sub(w * (lr * weight_decay_));
+    Variable& m = slot(var, "m");
+    Variable& v = slot(var, "v");
+    const double t = static_cast<double>(iterations_ + 1);
+    m.assign_add((g - m) * (1 - b1_));
+    v.assign_add((square(g) - v) * (1 - b2_));
+    const double alpha = lr * std::sqrt(1 - std::pow(b2_, t)) / (1 - std::pow(b1_, t));
+    w.assign_sub(m * alpha / (sqrt(v) + eps_));
+  }
+
+ private:
+  double b1_, b2_, eps_, weight_decay_;
+};
+
+class RMSpropOptimizer final : public Optimizer {
+ public:
+  RMSpropOptimizer(double rho, double momentum, double eps, bool centered, OptimizerOptions o)
+      : Optimizer(o), rho_(rho), momentum_(momentum), eps_(eps), centered_(centered) {}
+  std::string name() const override { return "RMSprop"; }
+
+ protected:
+  // Keras: ms = rho ms + (1 - rho) g^2; denom = ms (- mg^2 when centered);
+  // step = lr g / sqrt(denom + eps); with momentum: mom = momentum mom + step; w -= mom.
+  void update(const Variable& var, const Tensor& g, double lr) override {
+    Variable w = var;
+    Variable& ms = slot(var, "rms");
+    ms.assign_add((square(g) - ms) * (1 - rho_));
+    Tensor denom = ms;
+    if (centered_) {
+      Variable& mg = slot(var, "mg");
+      mg.assign_add((g - mg) * (1 - rho_));
+      denom = denom - square(mg);
+    }
+    const Tensor step = g * lr / sqrt(denom + eps_);
+    if (momentum_ > 0) {
+      Variable& mom = slot(var, "momentum");
+      mom.assign(mom * momentum_ + step);
+      w.assign_sub(mom);
+    } else {
+      w.assign_sub(step);
+    }
+  }
+
+ private:
+  double rho_, momentum_, eps_;
+  bool centered_;
+};
+
+OptimizerOptions with_rate(OptimizerOptions o, double lr) {
+  o.learning_rate = lr;
+  return o;
+}
+
+}  // namespace
+
+LearningRateSchedule::~LearningRateSchedule() = default;
+SchedulePtr ExponentialDecay(double initial, int64_t decay_steps, double decay_rate, bool staircase) {
+  return std::make_shared<Exponential>(initial, decay_steps, decay_rate, staircase);
+}
+SchedulePtr CosineDecay(double initial, int64_t decay_steps, double alpha) {
+  return std::make_shared<Cosine>(initial, decay_steps, alpha);
+}
+SchedulePtr StepDecay(std::vector<int64_t> boundaries, std::vector<double> values) {
+  return std::make_shared<Steps>(std::move(boundaries), std::move(values));
+}
+
+Optimizer::Optimizer(OptimizerOptions options) : options_(std::move(options)) {
+  if (!options_.schedule && !(options_.learning_rate > 0)) {
+    throw InvalidArgument("[Optimizer] learning_rate must be positive, got " + std::to_string(options_.learning_rate));
+  }
+}
+Optimizer::~Optimizer() = default;
+
+double Optimizer::current_learning_rate() const {
+  return options_.schedule ? (*options_.schedule)(iterations_) : options_.learning_rate;
+}
+
+Variable& Optimizer::slot(const Variable& var, const std::string& slot_name) {
+  Slots& slots = slots_[var.id()];
+  slots.variable = var;
+  auto it = slots.by_name.find(slot_name);
+  if (it == slots.by_name.end()) {
+    it = slots.by_name.emplace(slot_name, Variable(zeros_like(var), var.name() + "/" + slot_name, false)).first;
+  }
+  return it->second;
+}
+
+void Optimizer::apply_gradients(const std::vector<Tensor>& grads_in, const std::vector<Variable>& vars) {
+  if (grads_in.size() != vars.size()) {
+    throw InvalidArgument("[" + name() + ".apply_gradients] got " + std::to_string(grads_in.size()) + " gradients for " +
+                          std::to_string(vars.size()) + " variables");
+  }
+  detail::RecordingPause pause;  // updates are not differentiable
+  std::vector<Tensor> grads = grads_in;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    if (grads[i].shape() != vars[i].shape()) {
+      throw ShapeError("[" + name() + ".apply_gradients] gradient " + std::to_string(i) + " has shape " +
+                       grads[i].shape().str() + ", variable '" + vars[i].name() + "' is " + vars[i].shape().str());
+    }
+    if (grads[i].dtype() != vars[i].dtype()) grads[i] = cast(grads[i], vars[i].dtype());
+    if (options_.clipvalue > 0) grads[i] = clip(grads[i], -options_.clipvalue, options_.clipvalue);
+    if (options_.clipnorm > 0) {
+      const double n = norm(grads[i]).item<double>();
+      if (n > options_.clipnorm) grads[i] = grads[i] * (options_.clipnorm / n);
+    }
+  }
+  if (options_.global_clipnorm > 0) {
+    double total = 0;
+    for (const Tensor& g : grads) {
+      if (g.defined()) total += reduce_sum(square(cast(g, DType::Float64))).item<double>();
+    }
+    const double n = std::sqrt(total);
+    if (n > options_.global_clipnorm) {
+      for (Tensor& g : grads) {
+        if (g.defined()) g = g * (options_.global_clipnorm / n);
+      }
+    }
+  }
+  const double lr = current_learning_rate();
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (grads[i].defined()) update(vars[i], grads[i], lr);
+  }
+  ++iterations_;
+}
+
+std::map<std::string, Tensor> Optimizer::state() const {
+  std::map<std::string, Tensor> out;
+  for (const auto& [id, slots] : slots_) {
+    for (const auto& [slot_name, v] : slots.by_name) {
+      const std::string key = slots.variable.name() + "/" + slot_name;
+      if (out.count(key)) {
+        throw InvalidArgument("[" + name() + ".state] two variables share the name '" + slots.variable.name() +
+                              "'; give variables unique names to save optimizer state");
+      }
+      out[key] = v.read_value();
+    }
+  }
+  out["iterations"] = constant(iterations_);
+  return out;
+}
+
+void Optimizer::set_state(const std::map<std::string, Tensor>& state, const std::vector<Variable>& vars) {
+  std::map<std::string, Variable> by_name;
+  for (const Variable& v : vars) by_name[v.name()] = v;
+  for (const auto& [key, value] : state) {
+    if (key == "iterations") {
+      iterations_ = value.item<int64_t>();
+      continue;
+    }
+    const auto slash = key.rfind('/');
+    auto it = slash == std::string::npos ? by_name.end() : by_name.find(key.substr(0, slash));
+    if (it == by_name.end()) {
+      throw NotFoundError("[" + name() + ".set_state] optimizer state '" + key + "' matches no variable");
+    }
+    Variable& s = slot(it->second, key.substr(slash + 1));
+    if (s.shape() != value.shape()) {
+      throw ShapeError("[" + name() + ".set_state] state '" + key + "' has shape " + value.shape().str() +
+                       ", the variable is " + s.shape().str());
+    }
+    s.assign(value.dtype() == s.dtype() ? value : cast(value, s.dtype()));
+  }
+}
+
+OptimizerPtr SGD(double lr, double momentum, bool nesterov, OptimizerOptions o) {
+  return std::make_shared<SGDOptimizer>(momentum, nesterov, with_rate(o, lr));
+}
+OptimizerPtr Adam(double lr, double b1, double b2, double eps, OptimizerOptions o) {
+  return std::make_shared<AdamOptimizer>(b1, b2, eps, 0.0, with_rate(o, lr));
+}
+OptimizerPtr AdamW(double lr, double wd, double b1, double b2, double eps, OptimizerOptions o) {
+  return std::make_shared<AdamOptimizer>(b1, b2, eps, wd, with_rate(o, lr));
+}
+OptimizerPtr RMSprop(double lr, double rho, double momentum, double eps, bool centered, OptimizerOptions o) {
+  return std::make_shared<RMSpropOptimizer>(rho, momentum, eps, centered, with_rate(o, lr));
+}
+
+OptimizerPtr get_optimizer(const std::string& name, std::optional<double> lr) {
+  if (name == "sgd") return SGD(lr.value_or(0.01));
+  if (name == "adam") return Adam(lr.value_or(0.001));
+  if (name == "adamw") return AdamW(lr.value_or(0.001));
+  if (name == "rmsprop") return RMSprop(lr.value_or(0.001));
+  throw InvalidArgument("[get_optimizer] unknown optimizer '" + name + "' (sgd, adam, adamw, rmsprop)");
+}
+
+}  // namespace loom::nn

@@ -1,0 +1,118 @@
+// Datasets, IDX files, K-fold splits and safetensors files.
+#include <filesystem>
+#include <fstream>
+
+#include "support/test_support.hpp"
+
+namespace loom::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("loom_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+  static inline int counter = 0;
+};
+
+TEST(Dataset, ShuffleBatchRepeatMap) {
+  const Tensor x = reshape(cast(range(10), DType::Float32), {10, 1});
+  const Tensor y = range(10);
+  const auto batches = data::Dataset::from_tensors({x, y}).batch(4).collect();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[2][1].to_vector<int64_t>(), (std::vector<int64_t>{8, 9}));
+  EXPECT_EQ(data::Dataset::from_tensors({x, y}).batch(4, true).cardinality(), 2);
+  const auto shuffled = data::Dataset::from_tensors({y}).shuffle(5).batch(10).collect();
+  auto values = shuffled[0][0].to_vector<int64_t>();
+  EXPECT_NE(values, y.to_vector<int64_t>());
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(values, y.to_vector<int64_t>()) << "a permutation";
+  EXPECT_EQ(data::Dataset::from_tensors({y}).shuffle(5).batch(10).collect()[0][0].to_vector<int64_t>(),
+            shuffled[0][0].to_vector<int64_t>()) << "the same seed gives the same order";
+  const auto two_passes = data::Dataset::from_tensors({y}).shuffle(5).repeat(2).batch(10).collect();
+  ASSERT_EQ(two_passes.size(), 2u);
+  EXPECT_NE(two_passes[0][0].to_vector<int64_t>(), two_passes[1][0].to_vector<int64_t>()) << "each pass reshuffles";
+  const auto mapped = data::Dataset::from_tensors({x, y}).batch(5).map([](const data::Dataset::Element& e) {
+    return data::Dataset::Element{e[0] * 2.0, e[1]};
+  }).collect();
+  EXPECT_EQ(mapped[1][0].to_vector<float>()[0], 10.0f);
+  const auto single = data::Dataset::from_tensors({x}).collect();
+  EXPECT_EQ(single.size(), 10u);
+  EXPECT_EQ(single[3][0].shape(), (Shape{1}));
+  EXPECT_EQ(data::Dataset::from_tensors({y}).repeat().cardinality(), -1);
+  expect_error<ShapeError>([&] { data::Dataset::from_tensors({x, range(3)}); }, "[Dataset.from_tensors]");
+  expect_error<InvalidArgument>([&] { data::Dataset::from_tensors({y}).batch(0); }, "batch_size must be >= 1");
+}
+
+TEST(Idx, RoundTripPlainAndGzipAndErrors) {
+  TempDir dir;
+  const Tensor images = cast(reshape(range(2 * 3 * 4) % constant(int64_t{256}), {2, 3, 4}), DType::UInt8);
+  data::write_idx(dir / "img.idx", images);
+  data::write_idx(dir / "img.idx.gz", images);
+  expect_tensor_near(data::read_idx(dir / "img.idx"), images, 0, 0);
+  expect_tensor_near(data::read_idx(dir / "img.idx.gz"), images, 0, 0);
+  EXPECT_LT(fs::file_size(dir / "img.idx.gz"), fs::file_size(dir / "img.idx") + 40);
+  const Tensor f = constant({1.5, -2.25});
+  data::write_idx(dir / "f.idx", f);
+  expect_tensor_near(data::read_idx(dir / "f.idx"), f, 0, 0);
+  std::ofstream(dir / "bad.idx", std::ios::binary) << std::string("\x01\x02\x08\x01", 4);
+  expect_error<IOError>([&] { data::read_idx(dir / "bad.idx"); }, "bad magic number");
+  std::ofstream(dir / "short.idx", std::ios::binary) << std::string("\x00\x00\x08\x01\x00\x00\x00\x05\x01", 9);
+  expect_error<IOError>([&] { data::read_idx(dir / "short.idx"); }, "truncated: shape (5,) needs 5 bytes");
+  std::ofstream(dir / "type.idx", std::ios::binary) << std::string("\x00\x00\x07\x01\x00\x00\x00\x01\x01", 9);
+  expect_error<IOError>([&] { data::read_idx(dir / "type.idx"); }, "unknown data type code 7");
+  expect_error<IOError>([&] { data::read_idx(dir / "missing.idx"); }, "cannot open");
+}
+
+TEST(KFold, DisjointFoldsCoverEverything) {
+  const auto [train, valid] = data::k_fold_indices(10, 5, 1);
+  EXPECT_EQ(valid.to_vector<int64_t>(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(train.numel(), 8);
+  std::vector<int64_t> seen;
+  for (int64_t fold = 0; fold < 5; ++fold) {
+    const auto v = data::k_fold_indices(10, 5, fold).second.to_vector<int64_t>();
+    seen.insert(seen.end(), v.begin(), v.end());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, range(10).to_vector<int64_t>());
+  const auto parts = data::k_fold_split(reshape(cast(range(20), DType::Float32), {10, 2}), range(10), 5, 4);
+  EXPECT_EQ(parts[2].shape(), (Shape{2, 2}));
+  EXPECT_EQ(parts[3].to_vector<int64_t>(), (std::vector<int64_t>{8, 9}));
+  expect_error<InvalidArgument>([] { data::k_fold_indices(10, 1, 0); }, "[k_fold]");
+}
+
+TEST(Safetensors, RoundTripAndCorruptFiles) {
+  TempDir dir;
+  NamedTensors t;
+  t.tensors["a"] = constant({{1.0, 2.0}, {3.0, 4.0}});
+  t.tensors["b/c"] = constant({1, 2, 3});
+  t.tensors["h"] = cast(constant({0.5, 1.5}), DType::BFloat16);
+  t.metadata["who"] = "loom";
+  save_safetensors(dir / "t.safetensors", t);
+  const NamedTensors back = load_safetensors(dir / "t.safetensors");
+  EXPECT_EQ(back.metadata.at("who"), "loom");
+  expect_tensor_near(back.tensors.at("a"), t.tensors["a"], 0, 0);
+  expect_tensor_near(back.tensors.at("b/c"), t.tensors["b/c"], 0, 0);
+  EXPECT_EQ(back.tensors.at("h").dtype(), DType::BFloat16);
+  // The layout other tools read: 8-byte little-endian header size, then JSON.
+  std::ifstream in(dir / "t.safetensors", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
+  const auto header = nlohmann::json::parse(bytes.substr(8, n));
+  EXPECT_EQ(header["a"]["dtype"], "F32");
+  EXPECT_EQ(header["a"]["shape"], nlohmann::json({2, 2}));
+  for (size_t cut : {size_t{3}, size_t{20}, bytes.size() - 5}) {
+    std::ofstream(dir / "cut.safetensors", std::ios::binary) << bytes.substr(0, cut);
+    EXPECT_THROW(load_safetensors(dir / "cut.safetensors"), IOError) << "cut at " << cut;
+  }
+  std::string garbage = bytes;
+  garbage[8] = '#';  // the header's opening brace
+  std::ofstream(dir / "bad.safetensors", std::ios::binary) << garbage;
+  expect_error<IOError>([&] { load_safetensors(dir / "bad.safetensors"); }, "header is not JSON");
+}
+
+}  // namespace
+}  // namespace loom::testing
