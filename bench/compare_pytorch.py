@@ -114,8 +114,67 @@ def nn_workloads():
     return out
 
 
+def mlp_train_step():
+    g = torch.Generator().manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(256, 784, generator=g)
+    y = torch.randint(0, 10, (256,), generator=g)
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    return best_time(step, inner=5, repeats=10)
+
+
+LENET_EPOCH = r"""
+import gzip, resource, struct, sys, time
+import numpy as np
+import torch
+torch.set_num_threads(int(sys.argv[2]))
+torch.manual_seed(1)
+def idx(path):
+    with gzip.open(path) as f:
+        data = f.read()
+    rank = data[3]
+    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
+x = torch.from_numpy(idx(sys.argv[1] + "/train-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
+y = torch.from_numpy(idx(sys.argv[1] + "/train-labels-idx1-ubyte.gz").astype(np.int64))
+model = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                            torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+                            torch.nn.Linear(84, 10))
+opt = torch.optim.Adam(model.parameters(), lr=0.001)
+start = time.perf_counter()
+order = torch.randperm(len(x))
+for b in range(0, len(x), 256):
+    idx_b = order[b:b + 256]
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(model(x[idx_b]), y[idx_b])
+    loss.backward()
+    opt.step()
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def train_workloads(threads, data_dir):
+    out = {"MLP 784-256-256-10 train step (batch 256, xent, sgd)": mlp_train_step()}
+    if os.path.exists(os.path.join(data_dir, "train-images-idx3-ubyte.gz")):
+        # In its own process, so that its peak memory is its own.
+        r = subprocess.run([sys.executable, "-c", LENET_EPOCH, data_dir, str(threads)], check=True, capture_output=True, text=True)
+        seconds, rss = map(float, r.stdout.split())
+        out["LeNet epoch on Fashion-MNIST (batch 256, adam)"] = seconds
+        out["LeNet epoch peak resident memory"] = rss
+    return out
+
+
 # (loom benchmark program, PyTorch workloads producing the same names)
-WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloads), ("nn_bench", nn_workloads)]
+WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloads), ("nn_bench", nn_workloads),
+             ("train_bench", None)]
 
 
 def main():
@@ -124,6 +183,7 @@ def main():
     parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     parser.add_argument("--json", default="")
     parser.add_argument("--only", default="", help="run only this loom program")
+    parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "fashion-mnist"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = []
@@ -132,17 +192,22 @@ def main():
             continue
         with tempfile.NamedTemporaryFile(suffix=".json") as f:
             exe = os.path.join(args.build, "bench", program)
-            subprocess.run([exe, "--threads", str(args.threads), "--json", f.name], check=True,
+            subprocess.run([exe, "--threads", str(args.threads), "--json", f.name, "--data", args.data], check=True,
                            stdout=subprocess.DEVNULL)
-            loom = {r["name"]: r["seconds"] for r in json.load(open(f.name))["results"]}
-        for name, seconds in torch_fn().items():
+            # Memory rows carry their value (MiB) in "value"; time rows in "seconds".
+            loom = {r["name"]: (r["value"] if r["metric"] == "MiB" else r["seconds"])
+                    for r in json.load(open(f.name))["results"]}
+        theirs = torch_fn() if torch_fn else train_workloads(args.threads, args.data)
+        for name, seconds in theirs.items():
             if name in loom:
                 rows.append({"name": name, "loom_s": loom[name], "torch_s": seconds,
-                             "ratio": loom[name] / seconds})
+                             "ratio": loom[name] / seconds, "memory": "memory" in name})
     print(f"threads={args.threads} torch={torch.__version__}")
     print(f"{'workload':44s} {'loom':>11s} {'PyTorch':>11s}  loom/PyTorch")
     for r in rows:
         def fmt(s):
+            if r["memory"]:
+                return f"{s:7.1f} MiB"
             return f"{s * 1e6:8.2f} us" if s < 1e-3 else f"{s * 1e3:8.2f} ms"
         print(f"{r['name']:44s} {fmt(r['loom_s'])} {fmt(r['torch_s'])}  {r['ratio']:.3f}")
     if args.json:

@@ -24,6 +24,8 @@ namespace {
 class CpuAllocator final : public Allocator {
  public:
   static constexpr size_t kCacheFrom = size_t{1} << 18;   // 256 KiB
+  static constexpr size_t kCacheTo = size_t{1} << 27;     // 128 MiB: bigger blocks (one-off
+                                                          // conversions of whole datasets) go back
   static constexpr size_t kCacheLimit = size_t{1} << 30;  // 1 GiB kept at most
   static constexpr size_t kSmallMax = 4096;  // per-thread free lists up to this size
 
@@ -65,7 +67,7 @@ class CpuAllocator final : public Allocator {
         return;
       }
     }
-    if (size >= kCacheFrom) {
+    if (size >= kCacheFrom && size <= kCacheTo) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_ + size <= kCacheLimit) {
         cache_.emplace(size, ptr);

@@ -1,6 +1,7 @@
 // The IDX format of MNIST and Fashion-MNIST (http://yann.lecun.com/exdb/mnist/), plain or gzip.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -17,31 +18,38 @@ namespace {
   throw IOError("[read_idx] '" + path + "' is not a valid IDX file: " + why);
 }
 
-// The whole file, decompressed if it is gzip (zlib reads plain files unchanged).
-std::vector<unsigned char> read_all(const std::string& path) {
-  io::read_file(path, "read_idx");  // existence and readability, with a clear error
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw IOError("[read_idx] cannot open '" + path + "'");
-  std::vector<unsigned char> out;
-  unsigned char buf[1 << 16];
-  for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int err = 0;
-      const std::string msg = gzerror(f, &err);
-      gzclose(f);
-      bad(path, "decompression failed (" + msg + ")");
-    }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
-    if (out.size() > (size_t{1} << 34)) {
-      gzclose(f);
-      bad(path, "larger than 16 GiB");
-    }
+// Reads through zlib, which decompresses gzip and passes plain files through unchanged.
+class IdxFile {
+ public:
+  explicit IdxFile(const std::string& path) : path_(path) {
+    io::check_readable(path, "read_idx");
+    file_ = gzopen(path.c_str(), "rb");
+    if (!file_) throw IOError("[read_idx] cannot open '" + path + "'");
   }
-  gzclose(f);
-  return out;
-}
+  ~IdxFile() { gzclose(file_); }
+  IdxFile(const IdxFile&) = delete;
+  IdxFile& operator=(const IdxFile&) = delete;
+
+  // Reads exactly n bytes; returns how many were there.
+  size_t read(void* dst, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      const int got = gzread(file_, static_cast<char*>(dst) + done, chunk);
+      if (got < 0) {
+        int err = 0;
+        bad(path_, std::string("decompression failed (") + gzerror(file_, &err) + ")");
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+
+ private:
+  std::string path_;
+  gzFile file_ = nullptr;
+};
 
 uint32_t big_endian(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -54,9 +62,10 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 Tensor read_idx(const std::string& path) {
-  const std::vector<unsigned char> bytes = read_all(path);
-  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) bad(path, "bad magic number");
-  const int type = bytes[2], rank = bytes[3];
+  IdxFile file(path);
+  unsigned char head[4];
+  if (file.read(head, 4) < 4 || head[0] != 0 || head[1] != 0) bad(path, "bad magic number");
+  const int type = head[2], rank = head[3];
   size_t esize;
   DType dtype;
   switch (type) {
@@ -68,23 +77,26 @@ Tensor read_idx(const std::string& path) {
     case 0x0E: esize = 8; dtype = DType::Float64; break;
     default: bad(path, "unknown data type code " + std::to_string(type));
   }
-  if (bytes.size() < 4 + 4 * static_cast<size_t>(rank)) bad(path, "truncated dimensions");
+  std::vector<unsigned char> dims(4 * static_cast<size_t>(rank));
+  if (file.read(dims.data(), dims.size()) < dims.size()) bad(path, "truncated dimensions");
   Shape shape;
   uint64_t count = 1;
   for (int i = 0; i < rank; ++i) {
-    const uint32_t d = big_endian(bytes.data() + 4 + 4 * i);
+    const uint32_t d = big_endian(dims.data() + 4 * i);
     shape.push_back(d);
     count *= d;
     if (count > (uint64_t{1} << 36)) bad(path, "dimensions too large");
   }
-  const size_t offset = 4 + 4 * static_cast<size_t>(rank);
-  if (bytes.size() - offset < count * esize) {
+  // The payload goes straight into the tensor (uint8) or a raw buffer (wider types): one copy.
+  Tensor raw = empty({static_cast<int64_t>(count * esize)}, DType::UInt8, Device::cpu(), "read_idx");
+  const size_t got = file.read(raw.data_ptr(), count * esize);
+  if (got < count * esize) {
     bad(path, "truncated: shape " + shape.str() + " needs " + std::to_string(count * esize) + " bytes of data, the file has " +
-                  std::to_string(bytes.size() - offset));
+                  std::to_string(got));
   }
-  const unsigned char* p = bytes.data() + offset;
-  if (type == 0x08) return from_host(p, count, shape, DType::UInt8);
+  if (type == 0x08) return reshape(raw, shape);
   // Wider types are big-endian: convert element by element.
+  const unsigned char* p = static_cast<const unsigned char*>(raw.data_ptr());
   Tensor out = empty(shape, dtype);
   for (uint64_t i = 0; i < count; ++i) {
     const unsigned char* e = p + i * esize;

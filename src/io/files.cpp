@@ -47,10 +47,17 @@ void write_file_atomically(const std::string& path, const std::vector<char>& byt
   }
 }
 
-std::vector<char> read_file(const std::string& path, const char* op) {
+void check_readable(const std::string& path, const char* op) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) fail(op, "cannot open", path, errno);
   if (S_ISDIR(st.st_mode)) fail(op, "cannot read", path, EISDIR);
+  if (::access(path.c_str(), R_OK) != 0) fail(op, "cannot open", path, errno);
+}
+
+std::vector<char> read_file(const std::string& path, const char* op) {
+  check_readable(path, op);
+  struct stat st {};
+  ::stat(path.c_str(), &st);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(op, "cannot open", path, errno ? errno : EIO);
   std::vector<char> bytes(static_cast<size_t>(st.st_size));

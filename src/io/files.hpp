@@ -9,6 +9,9 @@ namespace loom::io {
 // readers see the old file or the new one, never a mix. Throws IOError naming the path.
 void write_file_atomically(const std::string& path, const std::vector<char>& bytes, const char* op);
 
+// Throws IOError naming the path unless it is a readable regular file.
+void check_readable(const std::string& path, const char* op);
+
 // The whole file; throws IOError naming the path and the reason.
 std::vector<char> read_file(const std::string& path, const char* op);
 
