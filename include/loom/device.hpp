@@ -75,4 +75,9 @@ LOOM_API void set_memory_growth(std::string_view device, bool enabled);
 // Waits for all queued work on a device.
 LOOM_API void synchronize(std::string_view device);
 
+// float32 matrix products on GPUs: "highest" (default, full float32) or "high" (TF32 tensor
+// cores: ~10 bits of mantissa in the products, float32 accumulation), as PyTorch's setting.
+LOOM_API void set_float32_matmul_precision(std::string_view precision);
+LOOM_API std::string float32_matmul_precision();
+
 }  // namespace loom

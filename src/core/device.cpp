@@ -1,6 +1,7 @@
 #include "loom/device.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <string>
 #include <vector>
@@ -127,5 +128,19 @@ void synchronize(std::string_view device) {
   const Device d = Device::parse(device);
   backend_for(d, "synchronize").synchronize(d.index);
 }
+
+namespace {
+std::atomic<bool> tf32_allowed{false};
+}  // namespace
+
+void set_float32_matmul_precision(std::string_view precision) {
+  if (precision != "highest" && precision != "high") {
+    throw InvalidArgument("[set_float32_matmul_precision] precision must be \"highest\" or \"high\", got '" +
+                          std::string(precision) + "'");
+  }
+  tf32_allowed = precision == "high";
+}
+
+std::string float32_matmul_precision() { return tf32_allowed ? "high" : "highest"; }
 
 }  // namespace loom

@@ -1,5 +1,6 @@
 // fill, range and the Philox random generators on the CPU.
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "core/philox.hpp"

@@ -48,7 +48,7 @@ LOOM_REGISTER_OPS(cast_copy) {
       .grad(grad_cast).saves(false, false)
       .doc("converts to another dtype (floats to ints truncate toward zero; to bool: x != 0)");
   define_op("copy_to_device").inputs(1).attr("device", AttrType::String, true)
-      .forward(forward_copy_to_device).grad(grad_copy_to_device).saves(false, false)
+      .forward(forward_copy_to_device).grad(grad_copy_to_device).saves(false, false).ignores_device_scope()
       .doc("a copy of x on another device (\"CPU:0\", \"GPU:0\")");
   define_op("copy_into").inputs(2).in_place().internal()
       .doc("writes input 1 into the view input 0 (same shape and dtype)");

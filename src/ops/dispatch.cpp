@@ -64,7 +64,7 @@ void check_attrs(const OpDef& op, const Attrs& attrs) {
 // device; else the CPU. Returns the inputs to use (copied when needed).
 Device place(const OpDef& op, const std::vector<Tensor>& inputs, std::vector<Tensor>& moved) {
   Device scope;
-  if (current_device_scope(&scope)) {
+  if (!op.ignores_device_scope && current_device_scope(&scope)) {
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i].device() != scope) {
         if (moved.empty()) moved = inputs;

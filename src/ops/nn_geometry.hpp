@@ -20,7 +20,7 @@ struct Window2D {
 
 // Reads strides/dilations/padding/explicit_paddings attributes and computes the output size;
 // `op` names the op in errors (bad attributes, window larger than a valid-padded input).
-Window2D window_2d(int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, const Attrs& attrs,
+LOOM_API Window2D window_2d(int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, const Attrs& attrs,
                    const char* op, bool allow_dilation);
 
 struct Conv2DGeometry {
@@ -29,9 +29,9 @@ struct Conv2DGeometry {
 };
 
 // Checks x (NHWC), filter (HWIO with I = C_in / groups) and returns the geometry.
-Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs& attrs, const char* op);
+LOOM_API Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs& attrs, const char* op);
 
 // The padding / explicit_paddings attributes for a Padding of the C++ API.
-Attrs padding_attrs(const Padding& padding);
+LOOM_API Attrs padding_attrs(const Padding& padding);
 
 }  // namespace loom::ops

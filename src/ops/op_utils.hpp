@@ -27,8 +27,8 @@ Tensor sum_to(const Tensor& grad, const Shape& shape);
 Tensor grad_or_zeros(const Tensor& grad, const TensorMeta& meta);
 
 // Axes attribute of reductions: absent = all axes; normalised, sorted, unique.
-std::vector<int> reduction_axes(const Attrs& attrs, int rank, const char* op);
-Shape reduced_shape(const Shape& in, const std::vector<int>& axes, bool keepdims);
+LOOM_API std::vector<int> reduction_axes(const Attrs& attrs, int rank, const char* op);
+LOOM_API Shape reduced_shape(const Shape& in, const std::vector<int>& axes, bool keepdims);
 
 inline std::string op_prefix(const OpCall& call) { return std::string("[") + call.name() + "] "; }
 

@@ -102,6 +102,10 @@ OpBuilder& OpBuilder::internal() {
   def_.internal = true;
   return *this;
 }
+OpBuilder& OpBuilder::ignores_device_scope() {
+  def_.ignores_device_scope = true;
+  return *this;
+}
 OpBuilder& OpBuilder::no_gradient() {
   def_.composite_differentiable = false;
   return *this;

@@ -102,6 +102,7 @@ class LOOM_API OpDef {
   bool saves_outputs = false;   // the gradient reads the forward outputs
   bool internal = false;        // not reachable through call_op / the C ABI
   bool composite_differentiable = true;  // a Composite whose result has no gradient sets false
+  bool ignores_device_scope = false;     // copy_to_device: its target is an attribute
   std::array<KernelEntry, 2> kernels;  // by DeviceType
 
   bool differentiable() const {
@@ -126,6 +127,7 @@ class LOOM_API OpBuilder {
   OpBuilder& saves(bool inputs, bool outputs);
   OpBuilder& internal();
   OpBuilder& no_gradient();  // a composite whose output is not differentiable (one_hot, eye)
+  OpBuilder& ignores_device_scope();
   OpBuilder& doc(std::string text);
 
  private:

@@ -1,0 +1,337 @@
+// Neural-network kernels on the GPU. Convolutions are im2col / col2im kernels around cuBLAS
+// matrix products (through the matmul op); pooling has its own kernels; softmax, batch norm
+// and dense are written with ops whose GPU kernels are in the other files.
+#include <cfloat>
+
+#include "cuda/common.hpp"
+#include "cuda/registration.hpp"
+#include "loom/creation.hpp"
+#include "loom/nn_ops.hpp"
+#include "loom/ops.hpp"
+#include "ops/nn_geometry.hpp"
+#include "ops/op_utils.hpp"
+#include "ops/registry.hpp"
+
+namespace loom::cuda {
+namespace {
+
+struct ConvDims {
+  int64_t N, H, W, C, KH, KW, O, OH, OW, sh, sw, dh, dw, pt, pl;
+};
+
+ConvDims dims_of(const ops::Conv2DGeometry& g, int64_t channels, int64_t out_channels) {
+  return {g.n, g.win.in_h, g.win.in_w, channels, g.win.k_h, g.win.k_w, out_channels, g.win.out_h, g.win.out_w,
+          g.win.stride_h, g.win.stride_w, g.win.dil_h, g.win.dil_w, g.win.pad_top, g.win.pad_left};
+}
+
+// cols[(n, oh, ow), (kh, kw, c)] = x[n, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, c] (0 outside).
+template <class T>
+__global__ void im2col(const T* x, T* cols, ConvDims d) {
+  const int64_t patch = d.KH * d.KW * d.C, total = d.N * d.OH * d.OW * patch;
+  for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = t % d.C, kw = t / d.C % d.KW, kh = t / (d.C * d.KW) % d.KH, pix = t / patch;
+    const int64_t ow = pix % d.OW, oh = pix / d.OW % d.OH, n = pix / (d.OW * d.OH);
+    const int64_t ih = oh * d.sh - d.pt + kh * d.dh, iw = ow * d.sw - d.pl + kw * d.dw;
+    cols[t] = (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) ? T(0) : x[((n * d.H + ih) * d.W + iw) * d.C + c];
+  }
+}
+
+// dx[n, ih, iw, c] = sum of dcols over the output pixels whose window covers it (gather form:
+// no atomics, deterministic).
+template <class T>
+__global__ void col2im(const T* dcols, T* dx, ConvDims d) {
+  const int64_t patch = d.KH * d.KW * d.C, total = d.N * d.H * d.W * d.C;
+  for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = t % d.C, iw = t / d.C % d.W, ih = t / (d.C * d.W) % d.H, n = t / (d.C * d.W * d.H);
+    compute_t<T> acc = 0;
+    for (int64_t kh = 0; kh < d.KH; ++kh) {
+      const int64_t y = ih + d.pt - kh * d.dh;
+      if (y < 0 || y % d.sh != 0 || y / d.sh >= d.OH) continue;
+      for (int64_t kw = 0; kw < d.KW; ++kw) {
+        const int64_t x = iw + d.pl - kw * d.dw;
+        if (x < 0 || x % d.sw != 0 || x / d.sw >= d.OW) continue;
+        const int64_t pix = (n * d.OH + y / d.sh) * d.OW + x / d.sw;
+        acc += convert<compute_t<T>>(dcols[pix * patch + (kh * d.KW + kw) * d.C + c]);
+      }
+    }
+    dx[t] = convert<T>(acc);
+  }
+}
+
+template <class F>
+void for_float(DType dtype, F&& f) {
+  if (dtype == DType::Float64) f(double{});
+  else f(float{});
+}
+
+Tensor run_im2col(const Tensor& x, const ConvDims& d) {
+  Tensor cols = empty({d.N * d.OH * d.OW, d.KH * d.KW * d.C}, x.dtype(), x.device(), "conv2d");
+  for_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    im2col<T><<<blocks_for(cols.numel()), kThreads, 0, stream(x.device().index)>>>(static_cast<const T*>(x.data_ptr()),
+                                                                                   static_cast<T*>(cols.data_ptr()), d);
+  });
+  check_launch("conv2d");
+  return cols;
+}
+
+// Channel slices of one group (all channels when groups == 1).
+Tensor channels(const Tensor& t, int64_t g, int64_t per_group, int64_t groups) {
+  if (groups == 1) return t.contiguous();
+  return t.index({Ellipsis, Slice(g * per_group, (g + 1) * per_group)}).contiguous();
+}
+
+void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor& x = call.inputs[0];
+  const Tensor& f = call.inputs[1];
+  const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
+  if (out[0].numel() == 0) return;
+  const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
+  std::vector<Tensor> parts;
+  for (int64_t g = 0; g < G; ++g) {
+    const ConvDims d = dims_of(geo, ICg, OCg);
+    const Tensor cols = run_im2col(channels(x, g, ICg, G), d);
+    const Tensor w = reshape(channels(f, g, OCg, G), {d.KH * d.KW * ICg, OCg});
+    parts.push_back(reshape(matmul(cols, w), {d.N, d.OH, d.OW, OCg}));
+  }
+  Tensor y = G == 1 ? parts[0] : concat(parts, -1);
+  if (call.inputs.size() == 3) y = y + call.inputs[2];
+  detail::copy_into(out[0], y);
+}
+
+void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor& dy = call.inputs[0];
+  const Tensor& f = call.inputs[1];
+  const auto geo = ops::conv2d_geometry(out[0].shape(), f.shape(), call.attrs, call.name());
+  if (out[0].numel() == 0) return;
+  const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
+  std::vector<Tensor> parts;
+  for (int64_t g = 0; g < G; ++g) {
+    const ConvDims d = dims_of(geo, ICg, OCg);
+    const Tensor w = reshape(channels(f, g, OCg, G), {d.KH * d.KW * ICg, OCg});
+    const Tensor dcols = matmul(reshape(channels(dy, g, OCg, G), {d.N * d.OH * d.OW, OCg}), w, false, true).contiguous();
+    Tensor dx = empty({d.N, d.H, d.W, ICg}, dy.dtype(), dy.device(), call.name());
+    for_float(dy.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      col2im<T><<<blocks_for(dx.numel()), kThreads, 0, stream(dy.device().index)>>>(static_cast<const T*>(dcols.data_ptr()),
+                                                                                     static_cast<T*>(dx.data_ptr()), d);
+    });
+    check_launch(call.name());
+    parts.push_back(dx);
+  }
+  detail::copy_into(out[0], G == 1 ? parts[0] : concat(parts, -1));
+}
+
+void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor& x = call.inputs[0];
+  const Tensor& dy = call.inputs[1];
+  const auto geo = ops::conv2d_geometry(x.shape(), out[0].shape(), call.attrs, call.name());
+  if (out[0].numel() == 0) return;
+  const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
+  std::vector<Tensor> parts;
+  for (int64_t g = 0; g < G; ++g) {
+    const ConvDims d = dims_of(geo, ICg, OCg);
+    const Tensor cols = run_im2col(channels(x, g, ICg, G), d);
+    const Tensor df = matmul(cols, reshape(channels(dy, g, OCg, G), {d.N * d.OH * d.OW, OCg}), true, false);
+    parts.push_back(reshape(df, {d.KH, d.KW, ICg, OCg}));
+  }
+  detail::copy_into(out[0], G == 1 ? parts[0] : concat(parts, -1));
+}
+
+// ---------------------------------------------------------------- pooling (NHWC)
+__device__ inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+__device__ inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+
+struct PoolDims {
+  int64_t N, H, W, C, OH, OW, KH, KW, sh, sw, pt, pl;
+};
+
+PoolDims pool_dims(const OpCall& call, const Shape& x) {
+  const auto window = call.attrs.get_ints("window", call.name());
+  Attrs attrs = call.attrs;
+  if (!attrs.has("strides")) attrs.set("strides", window);
+  const auto w = ops::window_2d(x[1], x[2], window[0], window[1], attrs, call.name(), false);
+  return {x[0], x[1], x[2], x[3], w.out_h, w.out_w, w.k_h, w.k_w, w.stride_h, w.stride_w, w.pad_top, w.pad_left};
+}
+
+template <class T>
+__global__ void max_pool(const T* x, T* y, int64_t* arg, PoolDims d) {
+  const int64_t total = d.N * d.OH * d.OW * d.C;
+  for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = t % d.C, ow = t / d.C % d.OW, oh = t / (d.C * d.OW) % d.OH, n = t / (d.C * d.OW * d.OH);
+    const int64_t h0 = imax(oh * d.sh - d.pt, 0), h1 = imin(oh * d.sh - d.pt + d.KH, d.H);
+    const int64_t w0 = imax(ow * d.sw - d.pl, 0), w1 = imin(ow * d.sw - d.pl + d.KW, d.W);
+    T best = T(-INFINITY);
+    int64_t best_i = ((n * d.H + h0) * d.W + w0) * d.C + c;
+    for (int64_t h = h0; h < h1; ++h) {
+      for (int64_t w = w0; w < w1; ++w) {
+        const int64_t i = ((n * d.H + h) * d.W + w) * d.C + c;
+        if (x[i] > best) {
+          best = x[i];
+          best_i = i;
+        }
+      }
+    }
+    y[t] = best;
+    arg[t] = best_i;
+  }
+}
+
+template <class T>
+__global__ void max_pool_grad(const T* dy, const int64_t* arg, T* dx, int64_t n) {
+  for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < n; t += int64_t{gridDim.x} * blockDim.x) atomicAdd(dx + arg[t], dy[t]);
+}
+
+template <class T>
+__global__ void avg_pool(const T* x, T* y, PoolDims d) {
+  const int64_t total = d.N * d.OH * d.OW * d.C;
+  for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = t % d.C, ow = t / d.C % d.OW, oh = t / (d.C * d.OW) % d.OH, n = t / (d.C * d.OW * d.OH);
+    const int64_t h0 = imax(oh * d.sh - d.pt, 0), h1 = imin(oh * d.sh - d.pt + d.KH, d.H);
+    const int64_t w0 = imax(ow * d.sw - d.pl, 0), w1 = imin(ow * d.sw - d.pl + d.KW, d.W);
+    T sum = 0;
+    for (int64_t h = h0; h < h1; ++h) {
+      for (int64_t w = w0; w < w1; ++w) sum += x[((n * d.H + h) * d.W + w) * d.C + c];
+    }
+    y[t] = sum / static_cast<T>((h1 - h0) * (w1 - w0));
+  }
+}
+
+// Gather form: each input element sums the windows that cover it.
+template <class T>
+__global__ void avg_pool_grad(const T* dy, T* dx, PoolDims d) {
+  const int64_t total = d.N * d.H * d.W * d.C;
+  for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = t % d.C, iw = t / d.C % d.W, ih = t / (d.C * d.W) % d.H, n = t / (d.C * d.W * d.H);
+    T acc = 0;
+    for (int64_t oh = 0; oh < d.OH; ++oh) {
+      const int64_t h0 = oh * d.sh - d.pt;
+      if (ih < h0 || ih >= h0 + d.KH) continue;
+      const int64_t hc = imin(h0 + d.KH, d.H) - imax(h0, 0);
+      for (int64_t ow = 0; ow < d.OW; ++ow) {
+        const int64_t w0 = ow * d.sw - d.pl;
+        if (iw < w0 || iw >= w0 + d.KW) continue;
+        const int64_t wc = imin(w0 + d.KW, d.W) - imax(w0, 0);
+        acc += dy[((n * d.OH + oh) * d.OW + ow) * d.C + c] / static_cast<T>(hc * wc);
+      }
+    }
+    dx[t] = acc;
+  }
+}
+
+void max_pool_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor x = call.inputs[0].contiguous();
+  const PoolDims d = pool_dims(call, x.shape());
+  if (out[0].numel() == 0) return;
+  for_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    max_pool<T><<<blocks_for(out[0].numel()), kThreads, 0, stream(x.device().index)>>>(
+        static_cast<const T*>(x.data_ptr()), static_cast<T*>(out[0].data_ptr()), static_cast<int64_t*>(out[1].data_ptr()), d);
+  });
+  check_launch(call.name());
+}
+
+void max_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor dy = call.inputs[0].contiguous(), arg = call.inputs[1].contiguous();
+  const int device = out[0].device().index;
+  check(cudaMemsetAsync(out[0].data_ptr(), 0, out[0].nbytes(), stream(device)), call.name());
+  if (dy.numel() == 0) return;
+  for_float(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    max_pool_grad<T><<<blocks_for(dy.numel()), kThreads, 0, stream(device)>>>(
+        static_cast<const T*>(dy.data_ptr()), static_cast<const int64_t*>(arg.data_ptr()), static_cast<T*>(out[0].data_ptr()), dy.numel());
+  });
+  check_launch(call.name());
+}
+
+void avg_pool_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor x = call.inputs[0].contiguous();
+  const PoolDims d = pool_dims(call, x.shape());
+  if (out[0].numel() == 0) return;
+  for_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    avg_pool<T><<<blocks_for(out[0].numel()), kThreads, 0, stream(x.device().index)>>>(static_cast<const T*>(x.data_ptr()),
+                                                                                       static_cast<T*>(out[0].data_ptr()), d);
+  });
+  check_launch(call.name());
+}
+
+void avg_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor dy = call.inputs[0].contiguous();
+  const PoolDims d = pool_dims(call, out[0].shape());
+  if (out[0].numel() == 0) return;
+  for_float(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    avg_pool_grad<T><<<blocks_for(out[0].numel()), kThreads, 0, stream(dy.device().index)>>>(static_cast<const T*>(dy.data_ptr()),
+                                                                                             static_cast<T*>(out[0].data_ptr()), d);
+  });
+  check_launch(call.name());
+}
+
+// ---------------------------------------------------------------- written with ops
+void softmax_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor& x = call.inputs[0];
+  const std::vector<int64_t> axis{normalize_axis(call.attrs.get_int("axis", -1, call.name()), x.rank(), call.name())};
+  const Tensor z = x - reduce_max(x, axis, true);
+  const Tensor e = exp(z);
+  const Tensor s = reduce_sum(e, axis, true);
+  detail::copy_into(out[0], call.op.name == "log_softmax" ? z - log(s) : e / s);
+}
+
+std::vector<int64_t> stat_axes(const Tensor& x) {
+  std::vector<int64_t> axes;
+  for (int i = 0; i + 1 < x.rank(); ++i) axes.push_back(i);
+  return axes;
+}
+
+void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor& x = call.inputs[0];
+  const double eps = call.attrs.get_float("epsilon", 1e-3, call.name());
+  const auto axes = stat_axes(x);
+  const Tensor mean = reduce_mean(x, axes);
+  const Tensor centered = x - mean;
+  const Tensor var = reduce_mean(square(centered), axes);
+  detail::copy_into(out[0], centered * (call.inputs[1] * rsqrt(var + eps)) + call.inputs[2]);
+  detail::copy_into(out[1], mean);
+  detail::copy_into(out[2], var);
+}
+
+void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor &dy = call.inputs[0], &x = call.inputs[1], &gamma = call.inputs[2], &mean = call.inputs[3], &var = call.inputs[4];
+  const double eps = call.attrs.get_float("epsilon", 1e-3, call.name());
+  const auto axes = stat_axes(x);
+  const double m = static_cast<double>(x.numel() / std::max<int64_t>(x.shape().back(), 1));
+  const Tensor inv_std = rsqrt(var + eps);
+  const Tensor xhat = (x - mean) * inv_std;
+  const Tensor dbeta = reduce_sum(dy, axes);
+  const Tensor dgamma = reduce_sum(dy * xhat, axes);
+  detail::copy_into(out[0], gamma * inv_std / m * (dy * m - dbeta - xhat * dgamma));
+  detail::copy_into(out[1], dgamma);
+  detail::copy_into(out[2], dbeta);
+}
+
+void dense_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  Tensor y = matmul(call.inputs[0], call.inputs[1]);
+  if (call.inputs.size() == 3) y = y + call.inputs[2];
+  detail::copy_into(out[0], activation(y, call.attrs.get_string("activation", "linear", call.name())));
+}
+
+}  // namespace
+
+void register_nn_kernels() {
+  const DeviceType gpu = DeviceType::GPU;
+  register_kernel("conv2d", gpu, conv2d_kernel, kFloatTypes);
+  register_kernel("conv2d_backprop_input", gpu, backprop_input_kernel, kFloatTypes);
+  register_kernel("conv2d_backprop_filter", gpu, backprop_filter_kernel, kFloatTypes);
+  register_kernel("max_pool2d", gpu, max_pool_kernel, kFloatTypes);
+  register_kernel("max_pool2d_grad", gpu, max_pool_grad_kernel, kFloatTypes);
+  register_kernel("avg_pool2d", gpu, avg_pool_kernel, kFloatTypes);
+  register_kernel("avg_pool2d_grad", gpu, avg_pool_grad_kernel, kFloatTypes);
+  register_kernel("softmax", gpu, softmax_kernel, kFloatTypes);
+  register_kernel("log_softmax", gpu, softmax_kernel, kFloatTypes);
+  register_kernel("batch_norm", gpu, batch_norm_kernel, kFloatTypes);
+  register_kernel("batch_norm_grad", gpu, batch_norm_grad_kernel, kFloatTypes);
+  register_kernel("dense", gpu, dense_kernel, kFloatTypes);
+}
+
+}  // namespace loom::cuda

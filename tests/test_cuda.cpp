@@ -1,0 +1,228 @@
+// The CUDA backend on a real GPU: every golden op case on GPU:0 against the expected values,
+// random numbers equal to the CPU's, training on the GPU, memory limits and precision modes.
+// Without a GPU these tests skip with the reason.
+#include <map>
+#include <set>
+
+#include "ops/registry.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::testing {
+namespace {
+
+bool gpu_available() { return !list_physical_devices("GPU").empty(); }
+
+#define REQUIRE_GPU()                                                                          \
+  if (!gpu_available()) {                                                                      \
+    GTEST_SKIP() << "no GPU: loom lists no GPU devices on this machine (built without CUDA, " \
+                    "or no GPU/driver); bench/gpu_check.sh runs these on a GPU";               \
+  }
+
+Attrs attrs_of(const nlohmann::json& j) {
+  Attrs attrs;
+  for (const auto& [key, v] : j.items()) {
+    if (v.is_boolean()) attrs.set(key, v.get<bool>());
+    else if (v.is_number_integer()) attrs.set(key, v.get<int64_t>());
+    else if (v.is_number()) attrs.set(key, v.get<double>());
+    else if (v.is_string()) attrs.set(key, v.get<std::string>());
+    else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
+      attrs.set(key, v.get<std::vector<int64_t>>());
+    else attrs.set(key, v.get<std::vector<double>>());
+  }
+  return attrs;
+}
+
+TEST(Cuda, DevicesAreListedWithTheirFacts) {
+  REQUIRE_GPU();
+  const auto gpus = list_physical_devices("GPU");
+  EXPECT_EQ(gpus[0].name, "GPU:0");
+  EXPECT_GT(gpus[0].total_memory, 0);
+  EXPECT_GE(gpus[0].compute_capability_major, 7);
+  std::printf("GPU:0 = %s, %.1f GiB\n", gpus[0].description.c_str(), static_cast<double>(gpus[0].total_memory) / (1 << 30));
+}
+
+// Every golden case, run on GPU:0 (inputs built there, in their layouts), against NumPy/PyTorch.
+TEST(Cuda, GoldenCasesMatchOnTheGpu) {
+  REQUIRE_GPU();
+  std::map<std::string, int> checked;
+  for (const auto& c : golden_cases()) {
+    const std::string op = c.at("op");
+    if (op == "no_such_op") continue;
+    const std::string context = op + " " + c.at("attrs").dump();
+    SCOPED_TRACE(context);
+    DeviceScope gpu("GPU:0");
+    std::vector<Tensor> inputs;
+    for (const auto& in : c.at("inputs")) inputs.push_back(tensor_from_json(in));
+    if (c.contains("error")) {
+      EXPECT_THROW(call_op(op, inputs, attrs_of(c.at("attrs"))), Error);
+      continue;
+    }
+    std::vector<Tensor> outputs;
+    try {
+      outputs = call_op(op, inputs, attrs_of(c.at("attrs")));
+    } catch (const Error& e) {
+      ADD_FAILURE() << e.what();
+      continue;
+    }
+    ASSERT_EQ(outputs.size(), c.at("outputs").size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      EXPECT_EQ(outputs[i].device().str(), "GPU:0");
+      const Tensor expected = tensor_from_json(c.at("outputs")[i]).to("CPU:0");
+      auto [rtol, atol] = tolerance_for(expected.dtype());
+      if (expected.dtype() == DType::Float32) {
+        rtol = 2e-4;  // other summation orders, fused multiply-adds
+        atol = 1e-5;
+      }
+      if (c.contains("tol")) {
+        rtol = std::max(rtol, c.at("tol")[0].get<double>());
+        atol = std::max(atol, c.at("tol")[1].get<double>());
+      }
+      expect_tensor_near(outputs[i].to("CPU:0"), expected, rtol, atol, context);
+    }
+    ++checked[op];
+  }
+  EXPECT_GT(checked.size(), 80u);
+}
+
+// The op x device matrix: a kernel op without a CUDA kernel must be listed here on purpose.
+TEST(Cuda, OpDeviceMatrix) {
+  const std::set<std::string> cpu_only = {};
+  std::printf("%-40s CPU GPU\n", "op");
+  for (const OpDef* op : all_ops()) {
+    if (op->kind != OpKind::Kernel && op->kind != OpKind::InPlace) {
+      std::printf("%-40s (composed of other ops)\n", op->name.c_str());
+      continue;
+    }
+    const bool cpu = op->kernels[0].fn != nullptr, gpu = op->kernels[1].fn != nullptr;
+    std::printf("%-40s %s   %s\n", op->name.c_str(), cpu ? "yes" : " no", gpu ? "yes" : " no");
+    EXPECT_TRUE(cpu) << op->name << " has no CPU kernel (the CPU is the reference)";
+    if (gpu_available() && !cpu_only.count(op->name)) {
+      EXPECT_TRUE(gpu) << op->name << " has no CUDA kernel";
+    }
+  }
+}
+
+TEST(Cuda, RandomNumbersEqualTheCpus) {
+  REQUIRE_GPU();
+  const Tensor cpu = random_normal({1000}, 0, 1, DType::Float32, 5);
+  Tensor gpu;
+  {
+    DeviceScope s("GPU:0");
+    gpu = random_normal({1000}, 0, 1, DType::Float32, 5);
+  }
+  EXPECT_EQ(gpu.device().str(), "GPU:0");
+  expect_tensor_near(gpu.to("CPU:0"), cpu, 1e-6, 1e-6, "same seed, same values");
+  DeviceScope s("GPU:0");
+  expect_tensor_near(truncated_normal({500}, 0, 1, DType::Float64, 6).to("CPU:0"),
+                     [] { DeviceScope c("CPU:0"); return truncated_normal({500}, 0, 1, DType::Float64, 6); }(), 1e-12, 1e-12);
+}
+
+TEST(Cuda, PlacementCopiesAndErrors) {
+  REQUIRE_GPU();
+  const Tensor c = constant({1.0, 2.0, 3.0});
+  const Tensor g = c.to("GPU:0");
+  EXPECT_EQ(g.device().str(), "GPU:0");
+  EXPECT_EQ(g.to("CPU:0").to_vector<float>(), c.to_vector<float>());
+  expect_error<DeviceError>([&] { add(c, g); }, "[add] inputs are on different devices: input 0 on CPU:0, input 1 on GPU:0");
+  {
+    DeviceScope s("GPU:0");
+    const Tensor sum = add(c, c);  // CPU inputs are copied to the pinned device
+    EXPECT_EQ(sum.device().str(), "GPU:0");
+    EXPECT_EQ(sum.to_vector<float>(), (std::vector<float>{2, 4, 6}));
+  }
+  GradientTape tape;
+  tape.watch(c);
+  const Tensor y = reduce_sum(square(c.to("GPU:0")));
+  EXPECT_EQ(tape.gradient(y, c).to_vector<float>(), (std::vector<float>{2, 4, 6})) << "gradients flow back across devices";
+  expect_error<DeviceError>([] { DeviceScope s("GPU:7"); }, "GPU:7 is not available");
+}
+
+TEST(Cuda, TrainingOnTheGpuMatchesTheCpu) {
+  REQUIRE_GPU();
+  auto train = [](const char* device) {
+    DeviceScope s(device);
+    set_seed(3);
+    const Tensor x = random_normal({256, 20}, 0, 1, DType::Float32, 1);
+    const Tensor y = argmax(matmul(x, random_normal({20, 4}, 0, 1, DType::Float32, 2)), 1);
+    auto model = std::make_shared<nn::Sequential>(std::vector<nn::LayerPtr>{std::make_shared<nn::Dense>(32, "relu"),
+                                                                              std::make_shared<nn::Dense>(4)}, Shape{20});
+    model->compile(nn::SGD(0.1), nn::SparseCategoricalCrossentropy(true), {nn::SparseCategoricalAccuracy()});
+    nn::FitOptions o;
+    o.epochs = 3;
+    o.verbose = 0;
+    o.seed = 4;
+    o.shuffle = false;
+    const auto h = model->fit(x, y, o);
+    EXPECT_EQ(model->weights()[0].device().str(), device);
+    return std::make_pair(h.history.at("loss").back(), model->get_weights()[0].to("CPU:0"));
+  };
+  const auto [cpu_loss, cpu_w] = train("CPU:0");
+  const auto [gpu_loss, gpu_w] = train("GPU:0");
+  EXPECT_NEAR(gpu_loss, cpu_loss, 1e-3);
+  expect_tensor_near(gpu_w, cpu_w, 1e-3, 1e-4, "weights after training");
+}
+
+TEST(Cuda, ConvNetOnTheGpu) {
+  REQUIRE_GPU();
+  const Tensor x = random_normal({8, 12, 12, 3}, 0, 1, DType::Float32, 7);
+  const Tensor w = random_normal({3, 3, 3, 4}, 0, 0.2, DType::Float32, 8);
+  Conv2DOptions o;
+  o.padding = "same";
+  o.strides = {2, 2};
+  auto loss_and_grad = [&](const char* device) {
+    DeviceScope s(device);
+    const Tensor xd = x.to(device), wd = w.to(device);
+    GradientTape tape;
+    tape.watch(std::vector<Tensor>{xd, wd});
+    const Tensor y = max_pool2d(relu(conv2d(xd, wd, Tensor(), o)), {{2, 2}, {}, "same"});
+    const Tensor loss = reduce_sum(batch_norm_training(y, ones({4}), zeros({4})).y * y);
+    auto g = tape.gradient(loss, std::vector<Tensor>{xd, wd});
+    return std::vector<Tensor>{loss.to("CPU:0"), g[0].to("CPU:0"), g[1].to("CPU:0")};
+  };
+  const auto cpu = loss_and_grad("CPU:0"), gpu = loss_and_grad("GPU:0");
+  for (size_t i = 0; i < cpu.size(); ++i) expect_tensor_near(gpu[i], cpu[i], 1e-3, 1e-4, "conv net " + std::to_string(i));
+}
+
+TEST(Cuda, MemoryStatsLimitsAndOutOfMemory) {
+  REQUIRE_GPU();
+  synchronize("GPU:0");
+  const int64_t before = memory_stats("GPU:0").live_bytes;
+  {
+    DeviceScope s("GPU:0");
+    const Tensor t = zeros({1 << 20});
+    EXPECT_GE(memory_stats("GPU:0").live_bytes, before + (4 << 20));
+  }
+  EXPECT_EQ(memory_stats("GPU:0").live_bytes, before);
+  EXPECT_GT(memory_stats("GPU:0").cached_bytes, 0) << "freed blocks stay cached";
+  empty_cache("GPU:0");
+  EXPECT_EQ(memory_stats("GPU:0").cached_bytes, 0);
+  set_memory_limit("GPU:0", before + (8 << 20));
+  {
+    DeviceScope s("GPU:0");
+    expect_error<OutOfMemoryError>([] { zeros({16 << 20}); }, "out of memory on GPU:0: requested 67108864 bytes");
+    EXPECT_EQ(zeros({1024}).numel(), 1024) << "a failed allocation leaves the library usable";
+  }
+  set_memory_limit("GPU:0", 0);
+}
+
+TEST(Cuda, Float32PrecisionModesAndHalfMatmul) {
+  REQUIRE_GPU();
+  DeviceScope s("GPU:0");
+  const Tensor a = random_normal({256, 256}, 0, 1, DType::Float32, 9), b = random_normal({256, 256}, 0, 1, DType::Float32, 10);
+  const Tensor exact = matmul(cast(a, DType::Float64), cast(b, DType::Float64));
+  const double full = reduce_max(abs(cast(matmul(a, b), DType::Float64) - exact)).item<double>();
+  set_float32_matmul_precision("high");
+  const double tf32 = reduce_max(abs(cast(matmul(a, b), DType::Float64) - exact)).item<double>();
+  set_float32_matmul_precision("highest");
+  EXPECT_LT(full, 1e-3);
+  EXPECT_LT(tf32, 0.5) << "TF32 keeps ~3 decimal digits";
+  for (DType half : {DType::Float16, DType::BFloat16}) {
+    const Tensor h = matmul(cast(a, half), cast(b, half));
+    EXPECT_EQ(h.dtype(), half);
+    EXPECT_LT(reduce_max(abs(cast(h, DType::Float64) - exact)).item<double>(), half == DType::Float16 ? 0.5 : 2.0);
+  }
+  expect_error<InvalidArgument>([] { set_float32_matmul_precision("medium"); }, "must be \"highest\" or \"high\"");
+}
+
+}  // namespace
+}  // namespace loom::testing
