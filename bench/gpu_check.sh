@@ -25,6 +25,11 @@ if [ ! -f /usr/include/oneapi/dnnl/dnnl.hpp ] && [ -d .gpu-deps ]; then
   for deb in .gpu-deps/*.deb; do
     dpkg-deb -x "$deb" "$root" 2>/dev/null || { tmp=$(mktemp -d); (cd "$tmp" && ar x "$OLDPWD/$deb" && tar -xf data.tar.* -C "$root"); rm -rf "$tmp"; }
   done
+  # zlib: the carried headers with the machine's own shared library (the package's libz.so
+  # link is absolute and dangles here, and its static libz.a cannot go into a shared object).
+  rm -f "$root/usr/lib/x86_64-linux-gnu/libz.a" "$root/usr/lib/x86_64-linux-gnu/libz.so"
+  sys_libz=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/ {print $NF; exit}')
+  [ -n "$sys_libz" ] && cmake_args+=(-DZLIB_LIBRARY="$sys_libz" -DZLIB_INCLUDE_DIR="$root/usr/include")
   export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu/openblas-openmp:${LD_LIBRARY_PATH:-}"
   cmake_args+=(-DLOOM_DEPS_ROOT="$root" -DCMAKE_PREFIX_PATH="$root/usr")
   echo "dependencies: carried Debian packages unpacked in $root"
@@ -43,7 +48,7 @@ if ! cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1; then
 fi
 
 step "tests"
-ctest --test-dir build-gpu -j 8 --timeout 300 > "$out/tests.log" 2>&1
+ctest --test-dir build-gpu -j 8 --timeout 300 --output-on-failure > "$out/tests.log" 2>&1
 tests_rc=$?
 grep -E "tests passed|tests failed|\(Failed\)|\(SEGFAULT\)|\(Timeout\)|\(Subprocess" "$out/tests.log" | head -40
 build-gpu/tests/loom_tests --gtest_filter='Cuda*:Devices*' > "$out/cuda_tests.log" 2>&1

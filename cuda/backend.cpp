@@ -2,6 +2,7 @@
 // Built as libloom_cuda.so and loaded by libloom.so at run time (loom_cuda_backend_init).
 #include <cuda_runtime.h>
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -144,11 +145,19 @@ bool make_indexer(const detail::StridedLayout& layout, Indexer& ix) {
 }  // namespace loom::cuda
 
 // Called once by libloom.so after dlopen. Returns 0 when the backend is registered; non-zero
-// (and registers nothing) when the interface differs or no GPU and driver are usable.
-extern "C" __attribute__((visibility("default"))) int loom_cuda_backend_init(int interface_version) {
-  if (interface_version != loom::Backend::kInterfaceVersion) return 1;
+// (and registers nothing, with the reason in `message`) when the interface differs or no GPU
+// and driver are usable.
+extern "C" __attribute__((visibility("default"))) int loom_cuda_backend_init(int interface_version, char* message,
+                                                                              int capacity) {
+  auto say = [&](const std::string& text) { std::snprintf(message, static_cast<size_t>(capacity), "%s", text.c_str()); };
+  if (interface_version != loom::Backend::kInterfaceVersion) {
+    say("libloom_cuda.so was built for backend interface " + std::to_string(loom::Backend::kInterfaceVersion));
+    return 1;
+  }
   int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess || count == 0) {
+    say(status != cudaSuccess ? std::string("no usable GPU (") + cudaGetErrorString(status) + ")" : "no GPU found");
     cudaGetLastError();
     return 2;
   }
@@ -156,7 +165,8 @@ extern "C" __attribute__((visibility("default"))) int loom_cuda_backend_init(int
     loom::register_backend(std::make_unique<loom::cuda::CudaBackend>(count));
     loom::cuda::register_all_kernels();
     return 0;
-  } catch (...) {
+  } catch (const std::exception& e) {
+    say(std::string("initialisation failed: ") + e.what());
     return 3;
   }
 }

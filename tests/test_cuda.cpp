@@ -1,6 +1,7 @@
 // The CUDA backend on a real GPU: every golden op case on GPU:0 against the expected values,
 // random numbers equal to the CPU's, training on the GPU, memory limits and precision modes.
 // Without a GPU these tests skip with the reason.
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -50,6 +51,7 @@ TEST(Cuda, GoldenCasesMatchOnTheGpu) {
     if (op == "no_such_op") continue;
     const std::string context = op + " " + c.at("attrs").dump();
     SCOPED_TRACE(context);
+    if (std::getenv("LOOM_TEST_VERBOSE")) std::fprintf(stderr, "case %s\n", context.c_str());
     DeviceScope gpu("GPU:0");
     std::vector<Tensor> inputs;
     for (const auto& in : c.at("inputs")) inputs.push_back(tensor_from_json(in));
@@ -87,6 +89,7 @@ TEST(Cuda, GoldenCasesMatchOnTheGpu) {
 // The op x device matrix: a kernel op without a CUDA kernel must be listed here on purpose.
 TEST(Cuda, OpDeviceMatrix) {
   const std::set<std::string> cpu_only = {};
+  const bool have_gpu = gpu_available();  // loads the CUDA backend (and its kernels) first
   std::printf("%-40s CPU GPU\n", "op");
   for (const OpDef* op : all_ops()) {
     if (op->kind != OpKind::Kernel && op->kind != OpKind::InPlace) {
@@ -96,7 +99,7 @@ TEST(Cuda, OpDeviceMatrix) {
     const bool cpu = op->kernels[0].fn != nullptr, gpu = op->kernels[1].fn != nullptr;
     std::printf("%-40s %s   %s\n", op->name.c_str(), cpu ? "yes" : " no", gpu ? "yes" : " no");
     EXPECT_TRUE(cpu) << op->name << " has no CPU kernel (the CPU is the reference)";
-    if (gpu_available() && !cpu_only.count(op->name)) {
+    if (have_gpu && !cpu_only.count(op->name)) {
       EXPECT_TRUE(gpu) << op->name << " has no CUDA kernel";
     }
   }

@@ -41,18 +41,41 @@ std::string library_directory() {
   return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }
 
+// Why there is no GPU backend, for error messages ("why is GPU:0 not available?").
+std::string& cuda_status() {
+  static std::string status = "not loaded";
+  return status;
+}
+
 void load_cuda_backend() {
-  if (const char* off = std::getenv("LOOM_DISABLE_CUDA"); off && std::string(off) == "1") return;
+  if (const char* off = std::getenv("LOOM_DISABLE_CUDA"); off && std::string(off) == "1") {
+    cuda_status() = "disabled by LOOM_DISABLE_CUDA=1";
+    return;
+  }
   void* handle = nullptr;
+  std::string errors;
   for (const std::string& candidate :
        {library_directory() + "libloom_cuda.so", std::string("libloom_cuda.so")}) {
     handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle) break;
+    if (const char* e = dlerror()) errors += (errors.empty() ? "" : "; ") + std::string(e);
   }
-  if (!handle) return;  // built without CUDA, or CUDA libraries missing: no GPU backend
-  using InitFn = int (*)(int interface_version);
+  if (!handle) {  // built without CUDA, or CUDA libraries missing: no GPU backend
+    cuda_status() = "libloom_cuda.so could not be loaded (" + errors + ")";
+    return;
+  }
+  using InitFn = int (*)(int interface_version, char* message, int capacity);
   auto init = reinterpret_cast<InitFn>(dlsym(handle, "loom_cuda_backend_init"));
-  if (!init || init(Backend::kInterfaceVersion) != 0) dlclose(handle);
+  char message[512] = "";
+  if (!init) {
+    cuda_status() = "libloom_cuda.so has no loom_cuda_backend_init";
+  } else if (init(Backend::kInterfaceVersion, message, sizeof message) != 0) {
+    cuda_status() = message;
+  } else {
+    cuda_status() = "loaded";
+    return;
+  }
+  dlclose(handle);
 }
 
 }  // namespace
@@ -87,9 +110,7 @@ Backend& backend_for(Device device, const char* op) {
                       " is not available (" + std::to_string(count) + " " +
                       (device.type == DeviceType::CPU ? "CPU" : "GPU") + " device" +
                       (count == 1 ? "" : "s") + " found" +
-                      (device.type == DeviceType::GPU && count == 0
-                           ? "; loom was built without CUDA, or no GPU/driver is present"
-                           : "") +
+                      (device.type == DeviceType::GPU && count == 0 ? "; CUDA backend: " + cuda_status() : "") +
                       ")");
   }
   return *backend;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/op_device_scope.hpp"
 #include "loom/backend.hpp"
 #include "loom/error.hpp"
 
@@ -58,6 +59,18 @@ Device Device::parse(std::string_view name) {
 std::string Device::str() const {
   return std::string(type == DeviceType::CPU ? "CPU:" : "GPU:") + std::to_string(index);
 }
+
+namespace detail {
+OpDeviceScope::OpDeviceScope(Device device) {
+  if (!scope_stack.empty() && scope_stack.back() != device) {
+    scope_stack.push_back(device);
+    pushed_ = true;
+  }
+}
+OpDeviceScope::~OpDeviceScope() {
+  if (pushed_) scope_stack.pop_back();
+}
+}  // namespace detail
 
 DeviceScope::DeviceScope(std::string_view device) : DeviceScope(Device::parse(device)) {}
 

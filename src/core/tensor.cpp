@@ -20,6 +20,7 @@ int64_t Tensor::dim(int64_t axis) const {
 
 bool Tensor::is_contiguous() const {
   const TensorImpl* t = checked();
+  if (t->shape.numel() == 0) return true;  // nothing to lay out
   int64_t expected = 1;
   for (int i = t->shape.rank() - 1; i >= 0; --i) {
     if (t->shape[i] == 1) continue;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "autograd/recording.hpp"
+#include "core/op_device_scope.hpp"
 #include "core/threads.hpp"
 #include "loom/backend.hpp"
 #include "loom/error.hpp"
@@ -130,18 +131,22 @@ std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
     case OpKind::Composite:
       return op.forward(call);  // its inner ops are dispatched (and recorded) one by one
     case OpKind::InPlace: {  // the kernel writes into inputs[0]
+      detail::OpDeviceScope on(device);
       std::vector<Tensor> none;
       kernel_for(op, device, args[0].dtype()).fn(call, none);
       return none;
     }
     case OpKind::Forward: {
       detail::RecordingPause pause;
+      detail::OpDeviceScope on(device);
       outputs = op.forward(call);
       break;
     }
-    case OpKind::Kernel:
+    case OpKind::Kernel: {
+      detail::OpDeviceScope on(device);
       outputs = run_kernel(call);
       break;
+    }
   }
   if (op.grad && detail::should_record()) detail::record_op(op, attrs, args, outputs);
   return outputs;

@@ -26,7 +26,7 @@ struct TensorMeta {
 };
 
 // One call of an op, as inference, kernels and forward functions see it.
-struct OpCall {
+struct LOOM_API OpCall {
   const OpDef& op;
   const std::vector<Tensor>& inputs;  // all on `device`
   const Attrs& attrs;
@@ -37,7 +37,7 @@ struct OpCall {
 // What a gradient function receives. `grads` holds one tensor per output (undefined where no
 // gradient reached that output). Inputs/outputs are the forward call's (undefined when the op
 // declared that it does not need them); `needs[i]` tells whether input i wants a gradient.
-struct GradCall {
+struct LOOM_API GradCall {
   const OpDef& op;
   const Attrs& attrs;
   const std::vector<Tensor>& inputs;

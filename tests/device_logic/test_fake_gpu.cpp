@@ -100,6 +100,8 @@ TEST_F(FakeGpuTest, PlacementRulesAndMissingKernels) {
   } catch (const DeviceError& e) {
     EXPECT_STREQ(e.what(), "[add] inputs are on different devices: input 0 on CPU:0, input 1 on GPU:0; copy with .to() or pin the op with DeviceScope");
   }
+  const Tensor empty_cpu = reshape(zeros({2, 0}), {0, 2});
+  const Tensor strided_cpu = transpose(reshape(constant({1.0f, 2.0f}), {1, 2}));
   DeviceScope pin("GPU:0");
   try {
     add(c, c);  // pinned: inputs are copied to GPU:0, where the fake backend has no kernels
@@ -108,6 +110,10 @@ TEST_F(FakeGpuTest, PlacementRulesAndMissingKernels) {
     EXPECT_STREQ(e.what(), "[add] has no CUDA kernel");
   }
   EXPECT_EQ(reshape(g, {1, 1}).device().str(), "GPU:0") << "views need no kernel";
+  // A copy back to the CPU under a GPU scope: its helper ops (a contiguous copy of a strided or
+  // empty source) stay on the copy's own device instead of recursing through the scope.
+  EXPECT_EQ(empty_cpu.to("GPU:0").to("CPU:0").shape(), (Shape{0, 2}));
+  EXPECT_EQ(strided_cpu.to("GPU:0").to_vector<float>(), (std::vector<float>{1, 2}));
 }
 
 TEST(CachingAllocator, BookkeepingLimitsAndCache) {
