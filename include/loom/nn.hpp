@@ -2,6 +2,7 @@
 // Keras-style layers, models, optimizers, losses, metrics and callbacks.
 #include "loom/data.hpp"
 #include "loom/nn/callbacks.hpp"
+#include "loom/nn/config.hpp"
 #include "loom/nn/initializers.hpp"
 #include "loom/nn/layer.hpp"
 #include "loom/nn/layers.hpp"

@@ -61,7 +61,9 @@ Tensor Layer::operator()(const Tensor& x, bool training) {
     input_shape_ = s;
     built_ = true;
   }
-  call_losses_.clear();
+  // Only written when non-empty: inference calls then leave the layer untouched, so that
+  // predict can run on one built model from several threads.
+  if (!call_losses_.empty()) call_losses_.clear();
   return call(x, training);
 }
 
@@ -72,7 +74,7 @@ Tensor Layer::operator()(const std::vector<Tensor>& xs, bool training) {
     build(shapes);
     built_ = true;
   }
-  call_losses_.clear();
+  if (!call_losses_.empty()) call_losses_.clear();
   return call(xs, training);
 }
 

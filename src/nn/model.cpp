@@ -176,17 +176,20 @@ Sequential::Sequential(std::vector<LayerPtr> layers, std::string name) : Model("
 }
 
 Sequential::Sequential(std::vector<LayerPtr> layers, const Shape& input_shape, std::string name)
-    : Sequential(std::move(layers), std::move(name)) {
+    : Model("sequential", std::move(name)) {
   Shape s{-1};
   for (int64_t d : input_shape) s.push_back(d);
-  for (const LayerPtr& l : sublayers()) {
-    l->build_for(s);
-    s = l->compute_output_shape(s);
-  }
+  declared_input_ = s;
+  for (LayerPtr& l : layers) add(std::move(l));
   build_for(Shape{});  // marks this model built; its layers hold the weights
 }
 
-void Sequential::add(LayerPtr layer) { track_layer(layer); }
+// With a declared input shape, a layer is built as it is added (Keras' Sequential after Input).
+void Sequential::add(LayerPtr layer) {
+  if (!layer) fail("add got an empty layer");
+  if (declared_input_) layer->build_for(compute_output_shape(*declared_input_));
+  track_layer(layer);
+}
 
 LayerPtr Sequential::get_layer(size_t index) const {
   if (index >= sublayers().size()) {

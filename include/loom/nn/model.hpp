@@ -80,7 +80,8 @@ using ModelPtr = std::shared_ptr<Model>;
 class LOOM_API Sequential : public Model {
  public:
   explicit Sequential(std::vector<LayerPtr> layers = {}, std::string name = "");
-  // Sequential with a known input shape (without the batch axis): built immediately.
+  // Sequential with a known input shape (without the batch axis): built immediately, and each
+  // layer added later is built as it is added.
   Sequential(std::vector<LayerPtr> layers, const Shape& input_shape, std::string name = "");
   void add(LayerPtr layer);
   const std::vector<LayerPtr>& layers() const { return sublayers(); }
@@ -88,6 +89,9 @@ class LOOM_API Sequential : public Model {
   LayerPtr get_layer(const std::string& name) const;
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+
+ private:
+  std::optional<Shape> declared_input_;  // (-1, ...) when given at construction
 };
 
 }  // namespace loom::nn

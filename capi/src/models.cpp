@@ -1,0 +1,306 @@
+// Layers, Sequential models (compile / fit / evaluate / predict / weights) and optimizers.
+#include <mutex>
+
+#include "errors.hpp"
+#include "handles.hpp"
+#include "loom/nn/callbacks.hpp"
+#include "loom/nn/config.hpp"
+#include "loom/nn/metrics.hpp"
+
+using namespace loom::capi;
+
+namespace {
+
+const loom::Tensor& tensor_arg(const loom_tensor* t, const char* argument) { return live(t, argument).value; }
+const loom::Attrs& attrs_or_empty(const loom_attrs* attrs) {
+  static const loom::Attrs empty;
+  return attrs ? live(attrs, "attrs").value : empty;
+}
+std::string indexed(const char* name, size_t i) { return std::string(name) + "[" + std::to_string(i) + "]"; }
+
+// Inference on a model whose layers all exist changes nothing, so it may share the model.
+bool fully_built(loom::nn::Model& model) {
+  if (!model.built()) return false;
+  for (loom::nn::Layer* l : model.all_layers()) {
+    if (!l->built()) return false;
+  }
+  return true;
+}
+
+template <class Body>
+void with_model(loom_model* handle, bool shared, Body&& body) {
+  loom_model& m = live(handle, "model");
+  if (shared && fully_built(*m.value)) {
+    std::shared_lock lock(m.mutex);
+    body(*m.value);
+  } else {
+    std::unique_lock lock(m.mutex);
+    body(*m.value);
+  }
+}
+
+void write_variables(const std::vector<loom::Variable>& vars, loom_variable** out, int32_t capacity, int32_t* count) {
+  count_arg(out, capacity, "out", "capacity");
+  require(vars.size() <= static_cast<size_t>(capacity),
+          "the model has " + std::to_string(vars.size()) + " variables but capacity is " + std::to_string(capacity));
+  for (int32_t i = 0; i < capacity; ++i) out[i] = nullptr;
+  for (size_t i = 0; i < vars.size(); ++i) out[i] = new_handle<loom_variable>(vars[i]);
+  if (count) *count = static_cast<int32_t>(vars.size());
+}
+
+}  // namespace
+
+extern "C" {
+
+LOOM_CAPI loom_status loom_layer_new(const char* type, const loom_attrs* attrs, loom_layer** out) {
+  return guarded("loom_layer_new", [&] {
+    loom_layer*& result = out_param(out, "out");
+    result = new_handle<loom_layer>(loom::nn::layer_from_config(string_arg(type, "type"), attrs_or_empty(attrs)));
+  });
+}
+
+LOOM_CAPI void loom_layer_release(loom_layer* layer) { release_handle(layer, "loom_layer_release"); }
+
+LOOM_CAPI loom_status loom_layer_name(const loom_layer* layer, char* buffer, size_t capacity) {
+  return guarded("loom_layer_name", [&] { copy_out(live(layer, "layer").value->name(), buffer, capacity); });
+}
+
+LOOM_CAPI loom_status loom_layer_call(loom_layer* layer, const loom_tensor* x, int32_t training, loom_tensor** out) {
+  return guarded("loom_layer_call", [&] {
+    loom_tensor*& result = out_param(out, "out");
+    loom::nn::Layer& l = *live(layer, "layer").value;
+    result = new_handle<loom_tensor>(l(tensor_arg(x, "x"), training != 0));
+  });
+}
+
+LOOM_CAPI loom_status loom_layer_weight_count(const loom_layer* layer, int32_t* out) {
+  return guarded("loom_layer_weight_count", [&] {
+    value_out(out, "out") = static_cast<int32_t>(live(layer, "layer").value->weights().size());
+  });
+}
+
+LOOM_CAPI loom_status loom_layer_weight(const loom_layer* layer, int32_t index, loom_variable** out) {
+  return guarded("loom_layer_weight", [&] {
+    loom_variable*& result = out_param(out, "out");
+    const std::vector<loom::Variable> weights = live(layer, "layer").value->weights();
+    require(index >= 0 && static_cast<size_t>(index) < weights.size(),
+            "index " + std::to_string(index) + " is out of range: the layer has " + std::to_string(weights.size()) +
+                " weights");
+    result = new_handle<loom_variable>(weights[static_cast<size_t>(index)]);
+  });
+}
+
+LOOM_CAPI loom_status loom_sequential_new(const int64_t* input_shape, int32_t rank, const char* name, loom_model** out) {
+  return guarded("loom_sequential_new", [&] {
+    loom_model*& result = out_param(out, "out");
+    auto handle = std::make_unique<loom_model>();
+    const std::string model_name = name ? name : "";
+    handle->value = input_shape ? std::make_shared<loom::nn::Sequential>(
+                                      std::vector<loom::nn::LayerPtr>{}, shape_arg(input_shape, rank, "input_shape"),
+                                      model_name)
+                                : std::make_shared<loom::nn::Sequential>(std::vector<loom::nn::LayerPtr>{}, model_name);
+    result = adopt_handle(std::move(handle));
+  });
+}
+
+LOOM_CAPI loom_status loom_sequential_add(loom_model* model, loom_layer* layer) {
+  return guarded("loom_sequential_add", [&] {
+    loom::nn::LayerPtr l = live(layer, "layer").value;
+    with_model(model, false, [&](loom::nn::Sequential& m) { m.add(l); });
+  });
+}
+
+LOOM_CAPI void loom_model_release(loom_model* model) { release_handle(model, "loom_model_release"); }
+
+LOOM_CAPI loom_status loom_model_layer_count(const loom_model* model, int32_t* out) {
+  return guarded("loom_model_layer_count", [&] {
+    value_out(out, "out") = static_cast<int32_t>(live(model, "model").value->layers().size());
+  });
+}
+
+LOOM_CAPI loom_status loom_model_get_layer(const loom_model* model, int32_t index, loom_layer** out) {
+  return guarded("loom_model_get_layer", [&] {
+    loom_layer*& result = out_param(out, "out");
+    require(index >= 0, "index must be >= 0, got " + std::to_string(index));
+    result = new_handle<loom_layer>(live(model, "model").value->get_layer(static_cast<size_t>(index)));
+  });
+}
+
+LOOM_CAPI loom_status loom_model_get_layer_by_name(const loom_model* model, const char* name, loom_layer** out) {
+  return guarded("loom_model_get_layer_by_name", [&] {
+    loom_layer*& result = out_param(out, "out");
+    result = new_handle<loom_layer>(live(model, "model").value->get_layer(std::string(string_arg(name, "name"))));
+  });
+}
+
+LOOM_CAPI loom_status loom_model_call(loom_model* model, const loom_tensor* x, int32_t training, loom_tensor** out) {
+  return guarded("loom_model_call", [&] {
+    loom_tensor*& result = out_param(out, "out");
+    const loom::Tensor& input = tensor_arg(x, "x");
+    with_model(model, training == 0,
+               [&](loom::nn::Sequential& m) { result = new_handle<loom_tensor>(m(input, training != 0)); });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_trainable_variables(const loom_model* model, loom_variable** out, int32_t capacity,
+                                                     int32_t* count) {
+  return guarded("loom_model_trainable_variables", [&] {
+    write_variables(live(model, "model").value->trainable_weights(), out, capacity, count);
+  });
+}
+
+LOOM_CAPI loom_status loom_model_weight_count(const loom_model* model, int32_t* out) {
+  return guarded("loom_model_weight_count", [&] {
+    value_out(out, "out") = static_cast<int32_t>(live(model, "model").value->weights().size());
+  });
+}
+
+LOOM_CAPI loom_status loom_model_get_weights(const loom_model* model, loom_tensor** out, int32_t capacity) {
+  return guarded("loom_model_get_weights", [&] {
+    count_arg(out, capacity, "out", "capacity");
+    for (int32_t i = 0; i < capacity; ++i) out[i] = nullptr;
+    const std::vector<loom::Tensor> values = live(model, "model").value->get_weights();
+    require(values.size() <= static_cast<size_t>(capacity),
+            "the model has " + std::to_string(values.size()) + " weights but capacity is " + std::to_string(capacity));
+    for (size_t i = 0; i < values.size(); ++i) out[i] = new_handle<loom_tensor>(values[i]);
+  });
+}
+
+LOOM_CAPI loom_status loom_model_set_weights(loom_model* model, const loom_tensor* const* values, int32_t count) {
+  return guarded("loom_model_set_weights", [&] {
+    count_arg(values, count, "values", "count");
+    std::vector<loom::Tensor> ts;
+    for (int32_t i = 0; i < count; ++i) ts.push_back(tensor_arg(values[i], indexed("values", i).c_str()));
+    with_model(model, false, [&](loom::nn::Sequential& m) { m.set_weights(ts); });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_compile(loom_model* model, const char* optimizer, const loom_attrs* optimizer_attrs,
+                                         const char* loss, const loom_attrs* loss_attrs, const char* const* metrics,
+                                         int32_t n_metrics) {
+  return guarded("loom_model_compile", [&] {
+    auto opt = loom::nn::optimizer_from_config(string_arg(optimizer, "optimizer"), attrs_or_empty(optimizer_attrs));
+    const std::string loss_name = string_arg(loss, "loss");
+    auto loss_fn = loom::nn::loss_from_config(loss_name, attrs_or_empty(loss_attrs));
+    count_arg(metrics, n_metrics, "metrics", "n_metrics");
+    std::vector<loom::nn::MetricPtr> ms;
+    for (int32_t i = 0; i < n_metrics; ++i) {
+      ms.push_back(loom::nn::get_metric(string_arg(metrics[i], indexed("metrics", i).c_str()), loss_name));
+    }
+    with_model(model, false, [&](loom::nn::Sequential& m) { m.compile(opt, loss_fn, ms); });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_fit(loom_model* model, const loom_tensor* x, const loom_tensor* y,
+                                     const loom_attrs* options, loom_epoch_callback callback, void* user,
+                                     double* loss_history, int32_t capacity, int32_t* epochs_run) {
+  return guarded("loom_model_fit", [&] {
+    const loom::Tensor& xs = tensor_arg(x, "x");
+    const loom::Tensor& ys = tensor_arg(y, "y");
+    count_arg(loss_history, capacity, "loss_history", "capacity");
+    loom::Attrs config = attrs_or_empty(options);
+    if (!config.has("verbose")) config.set("verbose", int64_t{0});  // no progress bar on a host's stdout unless asked
+    loom::nn::FitOptions fit = loom::nn::fit_options_from_config(config);
+    if (callback) {
+      auto cb = std::make_shared<loom::nn::LambdaCallback>();
+      cb->epoch_end = [callback, user](loom::nn::Model& m, int epoch, const loom::nn::Logs& logs) {
+        std::vector<const char*> names;
+        std::vector<double> values;
+        for (const auto& [name, value] : logs) {
+          names.push_back(name.c_str());
+          values.push_back(value);
+        }
+        if (callback(user, epoch, names.data(), values.data(), static_cast<int32_t>(names.size())) != 0) {
+          m.stop_training = true;
+        }
+      };
+      fit.callbacks.push_back(cb);
+    }
+    with_model(model, false, [&](loom::nn::Sequential& m) {
+      const loom::nn::History history = m.fit(xs, ys, fit);
+      const auto it = history.history.find("loss");
+      if (it != history.history.end()) {
+        for (size_t i = 0; i < it->second.size() && i < static_cast<size_t>(capacity); ++i) loss_history[i] = it->second[i];
+      }
+      if (epochs_run) *epochs_run = history.epochs_run();
+    });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_evaluate(loom_model* model, const loom_tensor* x, const loom_tensor* y,
+                                          int64_t batch_size, double* values, int32_t capacity, int32_t* count) {
+  return guarded("loom_model_evaluate", [&] {
+    const loom::Tensor& xs = tensor_arg(x, "x");
+    const loom::Tensor& ys = tensor_arg(y, "y");
+    count_arg(values, capacity, "values", "capacity");
+    with_model(model, false, [&](loom::nn::Sequential& m) {
+      const loom::nn::Logs logs = m.evaluate(xs, ys, batch_size, 0);
+      std::vector<double> results{logs.at("loss")};
+      for (const auto& metric : m.metrics()) results.push_back(logs.at(metric->name()));
+      require(results.size() <= static_cast<size_t>(capacity), "evaluate gives " + std::to_string(results.size()) +
+                                                                   " values but capacity is " + std::to_string(capacity));
+      std::copy(results.begin(), results.end(), values);
+      if (count) *count = static_cast<int32_t>(results.size());
+    });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_metric_name(const loom_model* model, int32_t index, char* buffer, size_t capacity) {
+  return guarded("loom_model_metric_name", [&] {
+    const auto& metrics = live(model, "model").value->metrics();
+    require(index >= 0 && static_cast<size_t>(index) <= metrics.size(),
+            "index " + std::to_string(index) + " is out of range: the loss and " + std::to_string(metrics.size()) +
+                " metric(s)");
+    copy_out(index == 0 ? std::string("loss") : metrics[static_cast<size_t>(index) - 1]->name(), buffer, capacity);
+  });
+}
+
+LOOM_CAPI loom_status loom_model_predict(loom_model* model, const loom_tensor* x, int64_t batch_size, loom_tensor** out) {
+  return guarded("loom_model_predict", [&] {
+    loom_tensor*& result = out_param(out, "out");
+    const loom::Tensor& xs = tensor_arg(x, "x");
+    with_model(model, true,
+               [&](loom::nn::Sequential& m) { result = new_handle<loom_tensor>(m.predict(xs, batch_size)); });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_save_weights(const loom_model* model, const char* path) {
+  return guarded("loom_model_save_weights", [&] {
+    const char* file = string_arg(path, "path");
+    with_model(const_cast<loom_model*>(model), true, [&](loom::nn::Sequential& m) { m.save_weights(file); });
+  });
+}
+
+LOOM_CAPI loom_status loom_model_load_weights(loom_model* model, const char* path, int32_t strict) {
+  return guarded("loom_model_load_weights", [&] {
+    const char* file = string_arg(path, "path");
+    with_model(model, false, [&](loom::nn::Sequential& m) { m.load_weights(file, strict != 0); });
+  });
+}
+
+LOOM_CAPI loom_status loom_optimizer_new(const char* name, const loom_attrs* attrs, loom_optimizer** out) {
+  return guarded("loom_optimizer_new", [&] {
+    loom_optimizer*& result = out_param(out, "out");
+    result = new_handle<loom_optimizer>(loom::nn::optimizer_from_config(string_arg(name, "name"), attrs_or_empty(attrs)));
+  });
+}
+
+LOOM_CAPI void loom_optimizer_release(loom_optimizer* optimizer) { release_handle(optimizer, "loom_optimizer_release"); }
+
+LOOM_CAPI loom_status loom_optimizer_apply_gradients(loom_optimizer* optimizer, const loom_tensor* const* grads,
+                                                     loom_variable* const* variables, int32_t count) {
+  return guarded("loom_optimizer_apply_gradients", [&] {
+    loom::nn::Optimizer& opt = *live(optimizer, "optimizer").value;
+    count_arg(grads, count, "grads", "count");
+    count_arg(variables, count, "variables", "count");
+    std::vector<loom::Tensor> gs;
+    std::vector<loom::Variable> vs;
+    for (int32_t i = 0; i < count; ++i) {
+      gs.push_back(grads[i] ? tensor_arg(grads[i], indexed("grads", i).c_str()) : loom::Tensor());
+      vs.push_back(live(variables[i], indexed("variables", i).c_str()).value);
+    }
+    opt.apply_gradients(gs, vs);
+  });
+}
+
+}  // extern "C"

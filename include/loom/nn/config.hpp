@@ -1,0 +1,27 @@
+#pragma once
+// Layers, optimizers and losses built from a type name and named arguments (Keras argument
+// names), as keras.layers.deserialize does. The C ABI and configuration-driven programs use
+// these; an argument the type does not take is an error that lists the ones it does.
+#include <string>
+
+#include "loom/attrs.hpp"
+#include "loom/export.hpp"
+#include "loom/nn/layer.hpp"
+#include "loom/nn/losses.hpp"
+#include "loom/nn/model.hpp"
+#include "loom/nn/optimizers.hpp"
+
+namespace loom::nn {
+
+// Dense, Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Reshape, Dropout, Activation,
+// BatchNormalization, Concatenate, Add.
+LOOM_API LayerPtr layer_from_config(const std::string& type, const Attrs& config);
+// sgd, adam, adamw, rmsprop.
+LOOM_API OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config);
+// The names of get_loss; `from_logits` for the cross-entropies.
+LOOM_API LossPtr loss_from_config(const std::string& name, const Attrs& config);
+
+// epochs, batch_size, validation_split, shuffle, seed, verbose, initial_epoch.
+LOOM_API FitOptions fit_options_from_config(const Attrs& config);
+
+}  // namespace loom::nn

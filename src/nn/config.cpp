@@ -1,0 +1,238 @@
+// Layers, optimizers and losses from a type name and Keras-named arguments.
+#include "loom/nn/config.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "loom/error.hpp"
+#include "loom/nn/initializers.hpp"
+#include "loom/nn/layers.hpp"
+#include "loom/nn/regularizers.hpp"
+
+namespace loom::nn {
+namespace {
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Typed reads of one type's arguments; unknown names fail up front.
+class ConfigReader {
+ public:
+  ConfigReader(const Attrs& config, std::string context, const std::vector<std::string>& allowed)
+      : config_(config), context_(std::move(context)) {
+    for (const auto& [name, value] : config.items()) {
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        throw InvalidArgument("[" + context_ + "] unknown argument '" + name + "' (takes: " +
+                              (allowed.empty() ? std::string("none") : join(allowed)) + ")");
+      }
+    }
+  }
+  const char* ctx() const { return context_.c_str(); }
+  bool has(const char* name) const { return config_.has(name); }
+  int64_t integer(const char* name, int64_t fallback) const { return config_.get_int(name, fallback, ctx()); }
+  int64_t required_integer(const char* name) const { return config_.get_int(name, ctx()); }
+  std::vector<int64_t> required_ints(const char* name) const { return config_.get_ints(name, ctx()); }
+  double real(const char* name, double fallback) const { return config_.get_float(name, fallback, ctx()); }
+  bool flag(const char* name, bool fallback) const { return config_.get_bool(name, fallback, ctx()); }
+  std::string text(const char* name, const std::string& fallback) const {
+    return config_.get_string(name, fallback, ctx());
+  }
+  // An int or an int list of `n` values ("kernel_size": 3 means 3x3, as Keras).
+  std::vector<int64_t> window(const char* name, std::vector<int64_t> fallback, size_t n = 2) const {
+    const AttrValue* v = config_.find(name);
+    if (!v) return fallback;
+    if (const auto* i = std::get_if<int64_t>(v)) return std::vector<int64_t>(n, *i);
+    std::vector<int64_t> values = config_.get_ints(name, ctx());
+    if (values.size() != n) {
+      throw InvalidArgument("[" + context_ + "] '" + name + "' needs 1 or " + std::to_string(n) +
+                            " values, got " + std::to_string(values.size()));
+    }
+    return values;
+  }
+  std::optional<uint64_t> seed() const {
+    if (!has("seed")) return std::nullopt;
+    return static_cast<uint64_t>(integer("seed", 0));
+  }
+  InitializerPtr initializer(const char* name, InitializerPtr fallback) const {
+    return has(name) ? get_initializer(text(name, "")) : fallback;
+  }
+  // "l1" / "l2": a penalty on the layer's kernel.
+  RegularizerPtr kernel_regularizer() const {
+    const double l1 = real("l1", 0.0), l2 = real("l2", 0.0);
+    if (l1 == 0.0 && l2 == 0.0) return nullptr;
+    return L1L2(l1, l2);
+  }
+
+ private:
+  const Attrs& config_;
+  std::string context_;
+};
+
+using LayerMaker = std::function<LayerPtr(const ConfigReader&)>;
+struct LayerType {
+  std::vector<std::string> arguments;
+  LayerMaker make;
+};
+
+const std::map<std::string, LayerType>& layer_types() {
+  static const std::map<std::string, LayerType> types = {
+      {"Dense",
+       {{"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "l1", "l2", "name"},
+        [](const ConfigReader& r) {
+          DenseOptions o;
+          o.activation = r.text("activation", o.activation);
+          o.use_bias = r.flag("use_bias", o.use_bias);
+          o.kernel_initializer = r.initializer("kernel_initializer", o.kernel_initializer);
+          o.bias_initializer = r.initializer("bias_initializer", o.bias_initializer);
+          o.kernel_regularizer = r.kernel_regularizer();
+          o.name = r.text("name", "");
+          return std::make_shared<Dense>(r.required_integer("units"), o);
+        }}},
+      {"Conv2D",
+       {{"filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "activation", "use_bias",
+         "kernel_initializer", "bias_initializer", "l1", "l2", "name"},
+        [](const ConfigReader& r) {
+          Conv2DLayerOptions o;
+          o.strides = r.window("strides", o.strides);
+          o.padding = r.text("padding", o.padding);
+          o.dilation_rate = r.window("dilation_rate", o.dilation_rate);
+          o.groups = r.integer("groups", o.groups);
+          o.activation = r.text("activation", o.activation);
+          o.use_bias = r.flag("use_bias", o.use_bias);
+          o.kernel_initializer = r.initializer("kernel_initializer", o.kernel_initializer);
+          o.bias_initializer = r.initializer("bias_initializer", o.bias_initializer);
+          o.kernel_regularizer = r.kernel_regularizer();
+          o.name = r.text("name", "");
+          return std::make_shared<Conv2D>(r.required_integer("filters"), 
+                                          r.has("kernel_size") ? r.window("kernel_size", {}) : r.required_ints("kernel_size"), o);
+        }}},
+      {"MaxPool2D",
+       {{"pool_size", "strides", "padding", "name"},
+        [](const ConfigReader& r) {
+          return std::make_shared<MaxPool2D>(r.window("pool_size", {2, 2}), r.window("strides", {}),
+                                             r.text("padding", "valid"), r.text("name", ""));
+        }}},
+      {"AvgPool2D",
+       {{"pool_size", "strides", "padding", "name"},
+        [](const ConfigReader& r) {
+          return std::make_shared<AvgPool2D>(r.window("pool_size", {2, 2}), r.window("strides", {}),
+                                             r.text("padding", "valid"), r.text("name", ""));
+        }}},
+      {"GlobalAvgPool2D",
+       {{"name"}, [](const ConfigReader& r) { return std::make_shared<GlobalAvgPool2D>(r.text("name", "")); }}},
+      {"Flatten", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Flatten>(r.text("name", "")); }}},
+      {"Reshape",
+       {{"target_shape", "name"},
+        [](const ConfigReader& r) {
+          return std::make_shared<Reshape>(Shape(r.required_ints("target_shape")), r.text("name", ""));
+        }}},
+      {"Dropout",
+       {{"rate", "seed", "name"},
+        [](const ConfigReader& r) {
+          return std::make_shared<Dropout>(r.real("rate", 0.5), r.seed(), r.text("name", ""));
+        }}},
+      {"Activation",
+       {{"activation", "name"},
+        [](const ConfigReader& r) {
+          return std::make_shared<Activation>(r.text("activation", "linear"), r.text("name", ""));
+        }}},
+      {"BatchNormalization",
+       {{"momentum", "epsilon", "center", "scale", "name"},
+        [](const ConfigReader& r) {
+          BatchNormalizationOptions o;
+          o.momentum = r.real("momentum", o.momentum);
+          o.epsilon = r.real("epsilon", o.epsilon);
+          o.center = r.flag("center", o.center);
+          o.scale = r.flag("scale", o.scale);
+          o.name = r.text("name", "");
+          return std::make_shared<BatchNormalization>(o);
+        }}},
+      {"Concatenate",
+       {{"axis", "name"},
+        [](const ConfigReader& r) { return std::make_shared<Concatenate>(r.integer("axis", -1), r.text("name", "")); }}},
+      {"Add", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Add>(r.text("name", "")); }}},
+  };
+  return types;
+}
+
+}  // namespace
+
+LayerPtr layer_from_config(const std::string& type, const Attrs& config) {
+  const auto& types = layer_types();
+  const auto it = types.find(type);
+  if (it == types.end()) {
+    std::vector<std::string> names;
+    for (const auto& [name, unused] : types) names.push_back(name);
+    throw NotFoundError("[layer_from_config] unknown layer type '" + type + "' (" + join(names) + ")");
+  }
+  return it->second.make(ConfigReader(config, "layer_from_config(" + type + ")", it->second.arguments));
+}
+
+OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config) {
+  const std::string ctx = "optimizer_from_config(" + name + ")";
+  const std::vector<std::string> common = {"learning_rate", "clipnorm", "clipvalue", "global_clipnorm"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return extra;
+  };
+  auto options = [](const ConfigReader& r, double lr) {
+    OptimizerOptions o;
+    o.learning_rate = r.real("learning_rate", lr);
+    o.clipnorm = r.real("clipnorm", 0.0);
+    o.clipvalue = r.real("clipvalue", 0.0);
+    o.global_clipnorm = r.real("global_clipnorm", 0.0);
+    return o;
+  };
+  if (name == "sgd") {
+    const ConfigReader r(config, ctx, with({"momentum", "nesterov"}));
+    const OptimizerOptions o = options(r, 0.01);
+    return SGD(o.learning_rate, r.real("momentum", 0.0), r.flag("nesterov", false), o);
+  }
+  if (name == "adam" || name == "adamw") {
+    const bool w = name == "adamw";
+    const ConfigReader r(config, ctx, with(w ? std::vector<std::string>{"weight_decay", "beta_1", "beta_2", "epsilon"}
+                                             : std::vector<std::string>{"beta_1", "beta_2", "epsilon"}));
+    const OptimizerOptions o = options(r, 0.001);
+    const double b1 = r.real("beta_1", 0.9), b2 = r.real("beta_2", 0.999), eps = r.real("epsilon", 1e-7);
+    return w ? AdamW(o.learning_rate, r.real("weight_decay", 0.004), b1, b2, eps, o)
+             : Adam(o.learning_rate, b1, b2, eps, o);
+  }
+  if (name == "rmsprop") {
+    const ConfigReader r(config, ctx, with({"rho", "momentum", "epsilon", "centered"}));
+    const OptimizerOptions o = options(r, 0.001);
+    return RMSprop(o.learning_rate, r.real("rho", 0.9), r.real("momentum", 0.0), r.real("epsilon", 1e-7),
+                   r.flag("centered", false), o);
+  }
+  throw NotFoundError("[optimizer_from_config] unknown optimizer '" + name + "' (sgd, adam, adamw, rmsprop)");
+}
+
+LossPtr loss_from_config(const std::string& name, const Attrs& config) {
+  const std::string ctx = "loss_from_config(" + name + ")";
+  const bool cross_entropy = name.find("crossentropy") != std::string::npos;
+  const ConfigReader r(config, ctx, cross_entropy ? std::vector<std::string>{"from_logits"} : std::vector<std::string>{});
+  const bool logits = r.flag("from_logits", false);
+  if (name == "sparse_categorical_crossentropy") return SparseCategoricalCrossentropy(logits);
+  if (name == "categorical_crossentropy") return CategoricalCrossentropy(logits);
+  if (name == "binary_crossentropy") return BinaryCrossentropy(logits);
+  return get_loss(name);
+}
+
+FitOptions fit_options_from_config(const Attrs& config) {
+  const ConfigReader r(config, "fit_options_from_config",
+                       {"epochs", "batch_size", "validation_split", "shuffle", "seed", "verbose", "initial_epoch"});
+  FitOptions o;
+  o.epochs = static_cast<int>(r.integer("epochs", o.epochs));
+  o.batch_size = r.integer("batch_size", o.batch_size);
+  o.validation_split = r.real("validation_split", o.validation_split);
+  o.shuffle = r.flag("shuffle", o.shuffle);
+  o.seed = r.seed();
+  o.verbose = static_cast<int>(r.integer("verbose", o.verbose));
+  o.initial_epoch = static_cast<int>(r.integer("initial_epoch", o.initial_epoch));
+  return o;
+}
+
+}  // namespace loom::nn
