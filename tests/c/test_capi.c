@@ -461,6 +461,55 @@ static void test_devices(void) {
   CHECK(live >= 4096 && peak >= live && cached >= 0);
   CHECK_OK(loom_device_synchronize("CPU:0"));
   loom_tensor_release(t);
+  {
+    /* A 1 MiB limit on the CPU allocator: a 4 MiB tensor is refused, then allowed once lifted. */
+    const int64_t big[] = {1024, 1024};
+    CHECK_OK(loom_device_set_memory_limit("CPU:0", 1 << 20));
+    CHECK_OK(loom_device_find("CPU:0", &info));
+    CHECK(info.memory_limit == 1 << 20);
+    CHECK_FAILS(loom_tensor_zeros(big, 2, LOOM_F32, &t), LOOM_ERROR_OUT_OF_MEMORY, "loom_tensor_zeros", "limit");
+    CHECK(t == NULL);
+    CHECK_OK(loom_device_set_memory_limit("CPU:0", 0));
+    CHECK_OK(loom_tensor_zeros(big, 2, LOOM_F32, &t));
+    CHECK_OK(loom_device_set_memory_growth("CPU:0", 1));
+    loom_tensor_release(t);
+  }
+  {
+    const int64_t one[] = {1};
+    loom_tensor *src = NULL, *moved = NULL;
+    char device[16];
+    CHECK_OK(loom_tensor_ones(one, 1, LOOM_F32, &src));
+    CHECK_OK(loom_tensor_to_device(src, "CPU:0", &moved));
+    CHECK_OK(loom_tensor_device(moved, device, sizeof device));
+    CHECK(strcmp(device, "CPU:0") == 0 && scalar_of(moved) == 1);
+    loom_tensor_release(src);
+    loom_tensor_release(moved);
+  }
+}
+
+/* On a machine with a GPU: ops pinned there by the scope, values equal to the CPU's. */
+static void test_gpu_when_present(void) {
+  int32_t n = 0;
+  loom_tensor *a = tensor_f32(m23, dims23, 2), *y = NULL, *back = NULL;
+  char device[16];
+  float v[4];
+  CHECK_OK(loom_device_count("GPU", &n));
+  if (n == 0) {
+    printf("  (no GPU: skipped)\n");
+    loom_tensor_release(a);
+    return;
+  }
+  CHECK_OK(loom_device_scope_push("GPU:0"));
+  CHECK_OK(loom_matmul(a, a, 0, 1, &y));
+  CHECK_OK(loom_device_scope_pop());
+  CHECK_OK(loom_tensor_device(y, device, sizeof device));
+  CHECK(strcmp(device, "GPU:0") == 0);
+  CHECK_OK(loom_tensor_to_device(y, "CPU:0", &back));
+  values_f32(back, v, 4);
+  CHECK(v[0] == 14 && v[1] == 32 && v[3] == 77);
+  loom_tensor_release(a);
+  loom_tensor_release(y);
+  loom_tensor_release(back);
 }
 
 static void test_layer(void) {
@@ -673,6 +722,7 @@ int main(void) {
   RUN(test_higher_order);
   RUN(test_custom_gradient);
   RUN(test_devices);
+  RUN(test_gpu_when_present);
   RUN(test_layer);
   RUN(test_model);
   RUN(test_optimizer);
