@@ -1,5 +1,6 @@
 #include <atomic>
 
+#include "core/fault_injection.hpp"
 #include "loom/backend.hpp"
 #include "loom/detail/tensor_impl.hpp"
 
@@ -10,6 +11,7 @@ std::atomic<uint64_t> next_tensor_id{1};
 
 Storage::Storage(size_t nbytes, Device device, const char* op) : nbytes_(nbytes), device_(device) {
   allocator_ = &backend_for(device, op).allocator(device.index);
+  detail::check_injected_allocation_failure(device, nbytes, op);
   data_ = allocator_->allocate(nbytes, op);
 }
 

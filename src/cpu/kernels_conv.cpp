@@ -268,13 +268,13 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool wi
                                         s.user_bias, any(s.dst), s.strides, s.dilates, s.pad_l, s.pad_r)
       : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s.src), any(s.wei),
                                         any(s.dst), s.strides, s.dilates, s.pad_l, s.pad_r);
-  return dnnl::convolution_forward::primitive_desc(d, onednn::engine());
+  return dnnl::convolution_forward::primitive_desc(d, onednn::attributes(), onednn::engine());
 }
 
 struct ForwardEntry {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
-  std::shared_ptr<dnnl::reorder> src_in, wei_in, dst_out;
+  std::shared_ptr<onednn::Reorder> src_in, wei_in, dst_out;
 };
 
 void onednn_forward(const ConvSetup& s, const Tensor& x, const Tensor& f, const Tensor* bias, const Tensor& y) {
@@ -295,15 +295,14 @@ void onednn_forward(const ConvSetup& s, const Tensor& x, const Tensor& f, const 
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src.memory}, {DNNL_ARG_WEIGHTS, wei.memory},
                                              {DNNL_ARG_DST, dst.memory}};
   if (with_bias) args[DNNL_ARG_BIAS] = onednn::wrap(*bias, s.user_bias);
-  e->prim.execute(onednn::stream(), args);
+  onednn::execute(e->prim, e->pd, std::move(args));
   onednn::finish_output(dst, user_dst, e->dst_out.get());
-  onednn::stream().wait();
 }
 
 struct BackwardDataEntry {
   dnnl::convolution_backward_data::primitive_desc pd;
   dnnl::convolution_backward_data prim;
-  std::shared_ptr<dnnl::reorder> dy_in, wei_in, dx_out;
+  std::shared_ptr<onednn::Reorder> dy_in, wei_in, dx_out;
 };
 
 void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f, const Tensor& dx) {
@@ -311,7 +310,8 @@ void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f
     auto entry = std::make_shared<BackwardDataEntry>();
     const auto d = dnnl::convolution_backward_data::desc(s.alg, any(s.src), any(s.wei), any(s.dst), s.strides,
                                                          s.dilates, s.pad_l, s.pad_r);
-    entry->pd = dnnl::convolution_backward_data::primitive_desc(d, onednn::engine(), forward_pd(s, false));
+    entry->pd = dnnl::convolution_backward_data::primitive_desc(d, onednn::attributes(), onednn::engine(),
+                                                                forward_pd(s, false));
     entry->prim = dnnl::convolution_backward_data(entry->pd);
     entry->dy_in = onednn::make_reorder(s.user_dst, entry->pd.diff_dst_desc());
     entry->wei_in = onednn::make_reorder(s.user_wei, entry->pd.weights_desc());
@@ -322,10 +322,9 @@ void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f
   const auto wei = onednn::to_layout(onednn::wrap(f, s.user_wei), e->pd.weights_desc(), e->wei_in.get());
   const dnnl::memory user_dx = onednn::wrap(dx, s.user_src);
   const auto dsrc = onednn::output_buffer(user_dx, e->pd.diff_src_desc());
-  e->prim.execute(onednn::stream(), {{DNNL_ARG_DIFF_DST, ddst.memory}, {DNNL_ARG_WEIGHTS, wei.memory},
-                                     {DNNL_ARG_DIFF_SRC, dsrc.memory}});
+  onednn::execute(e->prim, e->pd,
+                  {{DNNL_ARG_DIFF_DST, ddst.memory}, {DNNL_ARG_WEIGHTS, wei.memory}, {DNNL_ARG_DIFF_SRC, dsrc.memory}});
   onednn::finish_output(dsrc, user_dx, e->dx_out.get());
-  onednn::stream().wait();
 }
 
 // With "auto", oneDNN picks the direct algorithm for the weight gradient even where its
@@ -335,7 +334,8 @@ dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(const Con
   auto make = [&](dnnl::algorithm alg) {
     const auto d = dnnl::convolution_backward_weights::desc(alg, any(s.src), any(s.wei), any(s.dst), s.strides,
                                                             s.dilates, s.pad_l, s.pad_r);
-    return dnnl::convolution_backward_weights::primitive_desc(d, onednn::engine(), forward_pd(s, false));
+    return dnnl::convolution_backward_weights::primitive_desc(d, onednn::attributes(), onednn::engine(),
+                                                              forward_pd(s, false));
   };
   if (s.alg == dnnl::algorithm::convolution_auto) {
     try {
@@ -350,7 +350,7 @@ dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(const Con
 struct BackwardWeightsEntry {
   dnnl::convolution_backward_weights::primitive_desc pd;
   dnnl::convolution_backward_weights prim;
-  std::shared_ptr<dnnl::reorder> src_in, dy_in, dw_out;
+  std::shared_ptr<onednn::Reorder> src_in, dy_in, dw_out;
 };
 
 void onednn_backprop_filter(const ConvSetup& s, const Tensor& x, const Tensor& dy, const Tensor& df) {
@@ -367,10 +367,9 @@ void onednn_backprop_filter(const ConvSetup& s, const Tensor& x, const Tensor& d
   const auto ddst = onednn::to_layout(onednn::wrap(dy, s.user_dst), e->pd.diff_dst_desc(), e->dy_in.get());
   const dnnl::memory user_dw = onednn::wrap(df, s.user_wei);
   const auto dwei = onednn::output_buffer(user_dw, e->pd.diff_weights_desc());
-  e->prim.execute(onednn::stream(), {{DNNL_ARG_SRC, src.memory}, {DNNL_ARG_DIFF_DST, ddst.memory},
-                                     {DNNL_ARG_DIFF_WEIGHTS, dwei.memory}});
+  onednn::execute(e->prim, e->pd,
+                  {{DNNL_ARG_SRC, src.memory}, {DNNL_ARG_DIFF_DST, ddst.memory}, {DNNL_ARG_DIFF_WEIGHTS, dwei.memory}});
   onednn::finish_output(dwei, user_dw, e->dw_out.get());
-  onednn::stream().wait();
 }
 
 // float32 goes to oneDNN; float64 and what oneDNN declines run im2col + GEMM (groups == 1) or

@@ -24,7 +24,7 @@ void onednn_dense(const Tensor& x, const Tensor& kernel, const Tensor* bias, con
   const std::string key = onednn::key_prefix("dense") + onednn::dims_key({m, k, n}) + (bias ? "b" : "") + act;
   auto e = onednn::cached<DenseEntry>(key, [&] {
     auto entry = std::make_shared<DenseEntry>();
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = onednn::attributes();
     if (act != "linear") {
       dnnl::post_ops ops;
       const auto alg = act == "relu" ? dnnl::algorithm::eltwise_relu
@@ -42,8 +42,7 @@ void onednn_dense(const Tensor& x, const Tensor& kernel, const Tensor* bias, con
                                              {DNNL_ARG_WEIGHTS, onednn::wrap(kernel, wei)},
                                              {DNNL_ARG_DST, onednn::wrap(y, dst)}};
   if (bias) args[DNNL_ARG_BIAS] = onednn::wrap(*bias, bias_md);
-  e->prim.execute(onednn::stream(), args);
-  onednn::stream().wait();
+  onednn::execute(e->prim, e->pd, std::move(args));
 }
 
 void dense_kernel(const OpCall& call, std::vector<Tensor>& out) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/fault_injection.hpp"
 #include "loom/error.hpp"
 
 namespace loom::io {
@@ -25,7 +26,9 @@ void write_file_atomically(const std::string& path, const std::vector<char>& byt
   if (fd < 0) fail(op, "cannot create", tmp, errno);
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const size_t allowed = detail::injected_write_allowance(bytes.size() - done);
+    if (allowed == 0) errno = ENOSPC;
+    const ssize_t n = allowed == 0 ? -1 : ::write(fd, bytes.data() + done, allowed);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;

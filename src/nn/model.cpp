@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "autograd/recording.hpp"
+#include "ops/registry.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
@@ -88,18 +89,32 @@ void Model::compile(const std::string& optimizer, const std::string& loss, const
   compile(get_optimizer(optimizer), get_loss(loss), std::move(m));
 }
 
+// A step either completes or leaves every weight as it was (say, when memory runs out half-way):
+// trainable weights change only in the optimizer's all-at-once commit, which comes last, and the
+// others (BatchNorm's moving statistics, updated by the forward pass) are restored on failure.
 double Model::train_step(const Tensor& x, const Tensor& y) {
   if (!compiled()) fail("compile() the model before training");
-  GradientTape tape;
-  const Tensor y_pred = (*this)(x, true);
-  Tensor loss = (*loss_)(y, y_pred);
-  for (const Tensor& penalty : losses()) loss = loss + cast(penalty, loss.dtype());
-  const std::vector<Variable> vars = trainable_weights();
-  const std::vector<Tensor> grads = tape.gradient(loss, std::vector<Tensor>(vars.begin(), vars.end()));
-  optimizer_->apply_gradients(grads, vars);
-  detail::RecordingPause pause;
-  for (const MetricPtr& m : metrics_) m->update_state(y, y_pred);
-  return loss.item<double>();
+  const std::vector<Variable> frozen = non_trainable_weights();
+  std::vector<Tensor> before;
+  for (const Variable& v : frozen) before.push_back(v.read_value());
+  try {
+    GradientTape tape;
+    const Tensor y_pred = (*this)(x, true);
+    Tensor loss = (*loss_)(y, y_pred);
+    for (const Tensor& penalty : losses()) loss = loss + cast(penalty, loss.dtype());
+    const std::vector<Variable> vars = trainable_weights();
+    const std::vector<Tensor> grads = tape.gradient(loss, std::vector<Tensor>(vars.begin(), vars.end()));
+    tape.stop();
+    const double value = loss.item<double>();
+    detail::RecordingPause pause;
+    for (const MetricPtr& m : metrics_) m->update_state(y, y_pred);
+    optimizer_->apply_gradients(grads, vars);
+    return value;
+  } catch (...) {
+    detail::RecordingPause pause;
+    for (size_t i = 0; i < frozen.size(); ++i) detail::copy_into(frozen[i], before[i]);
+    throw;
+  }
 }
 
 History Model::fit(const Tensor& x_all, const Tensor& y_all, const FitOptions& o) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/recording.hpp"
+#include "ops/registry.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
@@ -74,15 +75,15 @@ class SGDOptimizer final : public Optimizer {
 
  protected:
   // Keras: v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g).
-  void update(const Variable& var, const Tensor& g, double lr) override {
-    Variable w = var;
+  void update(Updates& updates, const Variable& w, const Tensor& g, double lr) override {
     if (momentum_ == 0) {
-      w.assign_sub(g * lr);
+      updates.assign(w, w - g * lr);
       return;
     }
-    Variable& v = slot(var, "momentum");
-    v.assign(v * momentum_ - g * lr);
-    w.assign_add(nesterov_ ? v * momentum_ - g * lr : Tensor(v));
+    const Variable& v = slot(w, "momentum");
+    const Tensor v_new = v * momentum_ - g * lr;
+    updates.assign(v, v_new);
+    updates.assign(w, w + (nesterov_ ? v_new * momentum_ - g * lr : v_new));
   }
 
  private:
@@ -99,16 +100,17 @@ class AdamOptimizer final : public Optimizer {
  protected:
   // Keras: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
   // w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps); AdamW first decays w by lr * wd.
-  void update(const Variable& var, const Tensor& g, double lr) override {
-    Variable w = var;
-    if (weight_decay_ > 0) w.assign_sub(w * (lr * weight_decay_));
-    Variable& m = slot(var, "m");
-    Variable& v = slot(var, "v");
+  void update(Updates& updates, const Variable& w, const Tensor& g, double lr) override {
+    const Tensor decayed = weight_decay_ > 0 ? w - w * (lr * weight_decay_) : Tensor(w);
+    const Variable& m = slot(w, "m");
+    const Variable& v = slot(w, "v");
     const double t = static_cast<double>(iterations_ + 1);
-    m.assign_add((g - m) * (1 - b1_));
-    v.assign_add((square(g) - v) * (1 - b2_));
+    const Tensor m_new = m + (g - m) * (1 - b1_);
+    const Tensor v_new = v + (square(g) - v) * (1 - b2_);
     const double alpha = lr * std::sqrt(1 - std::pow(b2_, t)) / (1 - std::pow(b1_, t));
-    w.assign_sub(m * alpha / (sqrt(v) + eps_));
+    updates.assign(m, m_new);
+    updates.assign(v, v_new);
+    updates.assign(w, decayed - m_new * alpha / (sqrt(v_new) + eps_));
   }
 
  private:
@@ -124,23 +126,25 @@ class RMSpropOptimizer final : public Optimizer {
  protected:
   // Keras: ms = rho ms + (1 - rho) g^2; denom = ms (- mg^2 when centered);
   // step = lr g / sqrt(denom + eps); with momentum: mom = momentum mom + step; w -= mom.
-  void update(const Variable& var, const Tensor& g, double lr) override {
-    Variable w = var;
-    Variable& ms = slot(var, "rms");
-    ms.assign_add((square(g) - ms) * (1 - rho_));
-    Tensor denom = ms;
+  void update(Updates& updates, const Variable& w, const Tensor& g, double lr) override {
+    const Variable& ms = slot(w, "rms");
+    const Tensor ms_new = ms + (square(g) - ms) * (1 - rho_);
+    updates.assign(ms, ms_new);
+    Tensor denom = ms_new;
     if (centered_) {
-      Variable& mg = slot(var, "mg");
-      mg.assign_add((g - mg) * (1 - rho_));
-      denom = denom - square(mg);
+      const Variable& mg = slot(w, "mg");
+      const Tensor mg_new = mg + (g - mg) * (1 - rho_);
+      updates.assign(mg, mg_new);
+      denom = denom - square(mg_new);
     }
     const Tensor step = g * lr / sqrt(denom + eps_);
     if (momentum_ > 0) {
-      Variable& mom = slot(var, "momentum");
-      mom.assign(mom * momentum_ + step);
-      w.assign_sub(mom);
+      const Variable& mom = slot(w, "momentum");
+      const Tensor mom_new = mom * momentum_ + step;
+      updates.assign(mom, mom_new);
+      updates.assign(w, w - mom_new);
     } else {
-      w.assign_sub(step);
+      updates.assign(w, w - step);
     }
   }
 
@@ -221,10 +225,21 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads_in, const std::
     }
   }
   const double lr = current_learning_rate();
+  Updates updates;
   for (size_t i = 0; i < grads.size(); ++i) {
-    if (grads[i].defined()) update(vars[i], grads[i], lr);
+    if (grads[i].defined()) update(updates, vars[i], grads[i], lr);
   }
+  // Commit: plain copies into the existing storage (same shape and dtype), which allocate nothing.
+  for (const auto& [target, value] : updates.items_) detail::copy_into(target, value);
   ++iterations_;
+}
+
+void Optimizer::Updates::assign(const Variable& target, const Tensor& value) {
+  if (value.shape() != target.shape()) {
+    throw ShapeError("[Optimizer.update] the new value of '" + target.name() + "' has shape " + value.shape().str() +
+                     ", the variable is " + target.shape().str());
+  }
+  items_.emplace_back(target, value.dtype() == target.dtype() ? value : cast(value, target.dtype()));
 }
 
 std::map<std::string, Tensor> Optimizer::state() const {

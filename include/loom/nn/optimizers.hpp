@@ -38,7 +38,9 @@ class LOOM_API Optimizer {
  public:
   explicit Optimizer(OptimizerOptions options);
   virtual ~Optimizer();
-  // One update of each variable with its gradient (undefined gradients are skipped).
+  // One update of each variable with its gradient (undefined gradients are skipped). All new
+  // values are computed first and then assigned together, so a failure (out of memory, a bad
+  // gradient) leaves every variable and slot as it was.
   void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
   int64_t iterations() const { return iterations_; }
   double current_learning_rate() const;
@@ -50,7 +52,17 @@ class LOOM_API Optimizer {
   void set_state(const std::map<std::string, Tensor>& state, const std::vector<Variable>& vars);
 
  protected:
-  virtual void update(const Variable& var, const Tensor& grad, double lr) = 0;
+  // The new values of one step, assigned by apply_gradients once all are computed.
+  class LOOM_API Updates {
+   public:
+    void assign(const Variable& target, const Tensor& value);
+
+   private:
+    friend class Optimizer;
+    std::vector<std::pair<Variable, Tensor>> items_;
+  };
+  // Computes the new values of `var` and of its slots into `updates` (without assigning).
+  virtual void update(Updates& updates, const Variable& var, const Tensor& grad, double lr) = 0;
   // The slot tensor of a variable, created as zeros on first use.
   Variable& slot(const Variable& var, const std::string& slot_name);
   int64_t iterations_ = 0;

@@ -76,9 +76,12 @@ dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user) {
   return dnnl::memory(user, engine(), t.data_ptr());
 }
 
-std::shared_ptr<dnnl::reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+std::shared_ptr<Reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
   if (from == to) return nullptr;
-  return std::make_shared<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+  auto r = std::make_shared<Reorder>();
+  r->pd = dnnl::reorder::primitive_desc(engine(), from, engine(), to, attributes());
+  r->primitive = dnnl::reorder(r->pd);
+  return r;
 }
 
 namespace {
@@ -90,10 +93,28 @@ Converted scratch(const dnnl::memory::desc& wanted) {
 }
 }  // namespace
 
-Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const dnnl::reorder* reorder) {
+dnnl::primitive_attr attributes() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
+             std::unordered_map<int, dnnl::memory> args) {
+  const dnnl::memory::desc need = pd.scratchpad_desc();
+  Converted pad;  // owns the scratchpad bytes until the primitive has finished
+  if (need.get_size() > 0) {
+    pad = scratch(need);
+    args[DNNL_ARG_SCRATCHPAD] = pad.memory;
+  }
+  primitive.execute(stream(), args);
+  stream().wait();
+}
+
+Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const Reorder* reorder) {
   if (!reorder) return Converted{user, Tensor()};
   Converted c = scratch(wanted);
-  reorder->execute(stream(), const_cast<dnnl::memory&>(user), c.memory);
+  execute(reorder->primitive, reorder->pd, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, c.memory}});
   return c;
 }
 
@@ -102,9 +123,9 @@ Converted output_buffer(const dnnl::memory& user, const dnnl::memory::desc& want
   return scratch(wanted);
 }
 
-void finish_output(const Converted& out, const dnnl::memory& user, const dnnl::reorder* reorder) {
+void finish_output(const Converted& out, const dnnl::memory& user, const Reorder* reorder) {
   if (!reorder) return;
-  reorder->execute(stream(), const_cast<dnnl::memory&>(out.memory), const_cast<dnnl::memory&>(user));
+  execute(reorder->primitive, reorder->pd, {{DNNL_ARG_FROM, out.memory}, {DNNL_ARG_TO, user}});
 }
 
 }  // namespace loom::onednn

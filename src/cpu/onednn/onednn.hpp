@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "loom/export.hpp"
 #include "loom/tensor.hpp"
@@ -33,6 +34,14 @@ void count_creation();
 std::string key_prefix(const char* kind);
 std::string dims_key(const dnnl::memory::dims& dims);
 
+// Primitive attributes with a user-managed scratchpad. oneDNN's default ("library") scratchpad is
+// shared by all primitives and ties each primitive to the thread that created it; loom runs
+// cached primitives from any thread (concurrent predict), so every execution brings its own.
+dnnl::primitive_attr attributes();
+// Runs a primitive with its scratchpad (if it needs one) and waits for it.
+void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
+             std::unordered_map<int, dnnl::memory> args);
+
 // A loom tensor (contiguous, in `user` layout) wrapped as oneDNN memory.
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user);
 
@@ -42,13 +51,17 @@ struct Converted {
   dnnl::memory memory;
   Tensor storage;  // owns the reordered bytes, if any
 };
-Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const dnnl::reorder* reorder);
+struct Reorder {
+  dnnl::reorder::primitive_desc pd;
+  dnnl::reorder primitive;
+};
+Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const Reorder* reorder);
 // An output buffer in `wanted` layout; after the primitive ran, `finish` reorders it into the
 // user tensor if the layouts differ.
 Converted output_buffer(const dnnl::memory& user, const dnnl::memory::desc& wanted);
-void finish_output(const Converted& out, const dnnl::memory& user, const dnnl::reorder* reorder);
+void finish_output(const Converted& out, const dnnl::memory& user, const Reorder* reorder);
 
 // A reorder primitive from `from` to `to`, or null when the layouts are the same.
-std::shared_ptr<dnnl::reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+std::shared_ptr<Reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
 
 }  // namespace loom::onednn
