@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ops/registry.hpp"
+#include "loom/fault_injection.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {
@@ -163,6 +164,42 @@ TEST(Cuda, TrainingOnTheGpuMatchesTheCpu) {
   const auto [gpu_loss, gpu_w] = train("GPU:0");
   EXPECT_NEAR(gpu_loss, cpu_loss, 1e-3);
   expect_tensor_near(gpu_w, cpu_w, 1e-3, 1e-4, "weights after training");
+}
+
+// An allocation failure at any point of a GPU training step leaves every weight as it was.
+TEST(Cuda, InjectedAllocationFailuresInAGpuStepChangeNoWeight) {
+  REQUIRE_GPU();
+  DeviceScope s("GPU:0");
+  set_seed(5);
+  const Tensor x = random_normal({16, 8, 8, 1}, 0, 1, DType::Float32, 1);
+  const Tensor y = argmax(random_normal({16, 3}, 0, 1, DType::Float32, 2), 1);
+  auto model = std::make_shared<nn::Sequential>(
+      std::vector<nn::LayerPtr>{std::make_shared<nn::Conv2D>(4, std::vector<int64_t>{3, 3}),
+                                std::make_shared<nn::BatchNormalization>(), std::make_shared<nn::Flatten>(),
+                                std::make_shared<nn::Dense>(3)},
+      Shape{8, 8, 1});
+  model->compile(nn::Adam(0.01), nn::SparseCategoricalCrossentropy(true));
+  auto snapshot = [&] {
+    std::vector<std::vector<float>> out;
+    for (const Tensor& w : model->get_weights()) out.push_back(w.to_vector<float>());
+    return out;
+  };
+  int failures = 0;
+  for (int64_t k = 0; k < 2000; ++k) {
+    const auto before = snapshot();
+    fault_injection::fail_allocation_after("GPU:0", k);
+    bool failed = false;
+    try {
+      model->train_step(x, y);
+    } catch (const OutOfMemoryError&) {
+      failed = true;
+    }
+    fault_injection::fail_allocation_after("GPU:0", -1);
+    if (!failed) break;
+    ++failures;
+    ASSERT_EQ(snapshot(), before) << "GPU allocation " << k << " failed and weights changed";
+  }
+  EXPECT_GT(failures, 50);
 }
 
 TEST(Cuda, ConvNetOnTheGpu) {

@@ -1,11 +1,11 @@
-// Armed only by loom::testing; one relaxed atomic load per allocation or write otherwise.
+// Armed only through loom/fault_injection.hpp; one relaxed atomic load per allocation or write otherwise.
 #include "core/fault_injection.hpp"
 
 #include <atomic>
 #include <mutex>
 
 #include "loom/error.hpp"
-#include "loom/testing.hpp"
+#include "loom/fault_injection.hpp"
 
 namespace loom {
 namespace {
@@ -50,7 +50,7 @@ size_t injected_write_allowance(size_t wanted) {
 
 }  // namespace detail
 
-namespace testing {
+namespace fault_injection {
 
 int64_t fail_allocation_after(std::string_view device, int64_t count) {
   const Device d = Device::parse(device);
@@ -65,5 +65,5 @@ int64_t fail_allocation_after(std::string_view device, int64_t count) {
 
 void fail_writes_after(int64_t bytes) { write_budget = bytes; }
 
-}  // namespace testing
+}  // namespace fault_injection
 }  // namespace loom

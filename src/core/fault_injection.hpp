@@ -1,5 +1,5 @@
 #pragma once
-// Hooks of loom::testing's fault injection inside the allocator path and the file writer.
+// Hooks of loom's fault injection (loom/fault_injection.hpp) inside the allocator path and the file writer.
 #include <cstddef>
 
 #include "loom/device.hpp"

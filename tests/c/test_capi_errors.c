@@ -249,6 +249,26 @@ static int32_t unused_backward(void* user, const loom_tensor* const* in, int32_t
 }
 static void count_destroy(void* user) { ++*(int*)user; }
 
+static int32_t double_forward(void* user, const loom_tensor* const* in, int32_t n_in, loom_tensor** out, int32_t cap,
+                              int32_t* n_out) {
+  (void)user;
+  (void)n_in;
+  (void)cap;
+  *n_out = 1;
+  return loom_add(in[0], in[0], &out[0]);
+}
+/* Breaks the contract: a gradient of shape (1) for an input of shape (4). */
+static int32_t wrong_shape_backward(void* user, const loom_tensor* const* in, int32_t n_in,
+                                    const loom_tensor* const* dys, int32_t n_dy, loom_tensor** dxs) {
+  const int64_t one[] = {1};
+  (void)user;
+  (void)in;
+  (void)n_in;
+  (void)dys;
+  (void)n_dy;
+  return loom_tensor_ones(one, 1, LOOM_F32, &dxs[0]);
+}
+
 static void test_callback_errors(void) {
   loom_tensor *t = tensor_f32(six, d4, 1), *out = NULL;
   int destroyed = 0;
@@ -257,6 +277,22 @@ static void test_callback_errors(void) {
                                    (const loom_tensor* const*)&t, 1, &out, 1, &n),
               LOOM_ERROR_CALLBACK, "loom_custom_gradient", "forward callback returned 3");
   CHECK(destroyed == 1); /* the user data is destroyed also when the call fails */
+  {
+    /* A gradient function that returns the wrong shape: an internal-contract error, no crash. */
+    loom_tape* tape = NULL;
+    loom_tensor *y = NULL, *sum = NULL, *g = NULL;
+    CHECK_OK(loom_tape_new(0, 1, &tape));
+    CHECK_OK(loom_tape_watch(tape, t));
+    CHECK_OK(loom_custom_gradient(double_forward, wrong_shape_backward, NULL, NULL, (const loom_tensor* const*)&t, 1,
+                                  &y, 1, &n));
+    CHECK_OK(loom_reduce_sum(y, NULL, -1, 0, &sum));
+    CHECK_FAILS(loom_tape_gradient(tape, sum, (const loom_tensor* const*)&t, 1, NULL, 0, NULL, 0, &g),
+                LOOM_ERROR_INTERNAL, "loom_tape_gradient", "has shape (1,), expected (4,)");
+    CHECK(g == NULL);
+    loom_tape_release(tape);
+    loom_tensor_release(y);
+    loom_tensor_release(sum);
+  }
   CHECK_FAILS(loom_custom_gradient(NULL, unused_backward, NULL, NULL, (const loom_tensor* const*)&t, 1, &out, 1, &n),
               LOOM_ERROR_INVALID_ARGUMENT, "loom_custom_gradient", "forward is NULL");
   loom_tensor_release(t);

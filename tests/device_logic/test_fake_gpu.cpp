@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "loom/caching_allocator.hpp"
+#include "loom/fault_injection.hpp"
+#include "loom/loom.h"
 #include "loom/loom.hpp"
 
 namespace loom {
@@ -114,6 +116,47 @@ TEST_F(FakeGpuTest, PlacementRulesAndMissingKernels) {
   // empty source) stay on the copy's own device instead of recursing through the scope.
   EXPECT_EQ(empty_cpu.to("GPU:0").to("CPU:0").shape(), (Shape{0, 2}));
   EXPECT_EQ(strided_cpu.to("GPU:0").to_vector<float>(), (std::vector<float>{1, 2}));
+}
+
+// The device-independent error paths through the C ABI: an op without a kernel on the device is
+// LOOM_ERROR_UNIMPLEMENTED; the GPU allocator's out-of-memory (its limit, or an injected failure
+// at any point of a sequence of copies) is LOOM_ERROR_OUT_OF_MEMORY and leaks nothing.
+TEST_F(FakeGpuTest, CAbiStatusesForMissingKernelsAndFullMemory) {
+  const int64_t dims[] = {4};
+  const float values[] = {1, 2, 3, 4};
+  loom_tensor *x = nullptr, *y = nullptr, *on_gpu = nullptr;
+  ASSERT_EQ(loom_tensor_from_host(values, sizeof values, dims, 1, LOOM_F32, &x), LOOM_OK);
+  ASSERT_EQ(loom_device_scope_push("GPU:0"), LOOM_OK);
+  EXPECT_EQ(loom_exp(x, &y), LOOM_ERROR_UNIMPLEMENTED);
+  EXPECT_STREQ(loom_last_error_message(), "loom_exp: [exp] has no CUDA kernel");
+  EXPECT_EQ(y, nullptr);
+  ASSERT_EQ(loom_device_scope_pop(), LOOM_OK);
+
+  const int64_t live = memory_stats("GPU:0").live_bytes;
+  for (int64_t k = 0; k < 3; ++k) {
+    fault_injection::fail_allocation_after("GPU:0", k);
+    loom_status status = LOOM_OK;
+    std::vector<loom_tensor*> copies;
+    for (int i = 0; i < 3 && status == LOOM_OK; ++i) {
+      status = loom_tensor_to_device(x, "GPU:0", &on_gpu);
+      if (status == LOOM_OK) copies.push_back(on_gpu);
+    }
+    EXPECT_EQ(status, LOOM_ERROR_OUT_OF_MEMORY);
+    EXPECT_NE(std::string(loom_last_error_message()).find("out of memory on GPU:0"), std::string::npos);
+    EXPECT_EQ(copies.size(), static_cast<size_t>(k));
+    for (loom_tensor* c : copies) loom_tensor_release(c);
+    EXPECT_EQ(memory_stats("GPU:0").live_bytes, live);
+  }
+  fault_injection::fail_allocation_after("GPU:0", -1);
+  ASSERT_EQ(loom_device_set_memory_limit("GPU:0", 1024), LOOM_OK);
+  const int64_t big[] = {1024};
+  loom_tensor* ones = nullptr;
+  ASSERT_EQ(loom_tensor_ones(big, 1, LOOM_F32, &ones), LOOM_OK);
+  EXPECT_EQ(loom_tensor_to_device(ones, "GPU:0", &on_gpu), LOOM_ERROR_OUT_OF_MEMORY);
+  EXPECT_NE(std::string(loom_last_error_message()).find("limit"), std::string::npos) << loom_last_error_message();
+  ASSERT_EQ(loom_device_set_memory_limit("GPU:0", 0), LOOM_OK);
+  loom_tensor_release(ones);
+  loom_tensor_release(x);
 }
 
 TEST(CachingAllocator, BookkeepingLimitsAndCache) {

@@ -6,7 +6,7 @@
 
 #include "loom/export.hpp"
 
-namespace loom::testing {
+namespace loom::fault_injection {
 
 // The allocation `count` allocations from now (0 = the next one) on `device` fails with an
 // OutOfMemoryError, as if the device were full; -1 disarms. Returns the allocations that were
@@ -17,4 +17,4 @@ LOOM_API int64_t fail_allocation_after(std::string_view device, int64_t count);
 // -1 disarms.
 LOOM_API void fail_writes_after(int64_t bytes);
 
-}  // namespace loom::testing
+}  // namespace loom::fault_injection
