@@ -114,8 +114,7 @@ TEST(SeedModels, WeightDecayShrinksWeightsAndHelpsGeneralise) {
     const Tensor x = random_normal({n, dims}, 0, 1, DType::Float32, seed);
     return std::make_pair(x, matmul(x, true_w) + 0.05 + random_normal({n, 1}, 0, 0.01, DType::Float32, seed + 1));
   };
-  const auto [x, y] = make(10, n_train);
-  const auto [xt, yt] = make(20, n_test);
+  const auto train_set = make(10, n_train), test_set = make(20, n_test);
   auto train = [&](double wd) {
     set_seed(4);
     DenseOptions o;
@@ -123,8 +122,9 @@ TEST(SeedModels, WeightDecayShrinksWeightsAndHelpsGeneralise) {
     if (wd > 0) o.kernel_regularizer = L2(wd);
     auto net = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(1, o)}, Shape{dims});
     net->compile(SGD(0.003), MeanSquaredError());
-    net->fit(x, y, quiet(100, 1));
-    return std::make_pair(norm(net->weights()[0]).item<double>(), net->evaluate(xt, yt).at("loss"));
+    net->fit(train_set.first, train_set.second, quiet(100, 1));
+    return std::make_pair(norm(net->weights()[0]).item<double>(),
+                          net->evaluate(test_set.first, test_set.second).at("loss"));
   };
   const auto [norm_plain, test_plain] = train(0.0);
   const auto [norm_decay, test_decay] = train(3.0);

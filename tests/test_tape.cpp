@@ -152,12 +152,12 @@ TEST(Tape, UnconnectedIntegerAndNonScalarTargets) {
   EXPECT_EQ(g[0].to_vector<float>(), (std::vector<float>{0}));
   g = t.gradient(y, std::vector<Tensor>{x}, {constant({1.0, 0.0, -1.0})});  // output gradients
   EXPECT_EQ(g[0].to_vector<float>(), (std::vector<float>{2, 0, -6}));
-  expect_error<ShapeError>([&] { t.gradient(y, std::vector<Tensor>{x}, {constant({1.0})}); },
+  expect_error<ShapeError>([&] { t.gradient(y, std::vector<Tensor>{x}, std::vector<Tensor>{constant({1.0})}); },
                            "[GradientTape.gradient] output gradient 0 is (1,) float32, target is (3,) float32");
   // Several targets: gradients add up.
   g = t.gradient(std::vector<Tensor>{y, reduce_sum(x)}, std::vector<Tensor>{x});
   EXPECT_EQ(g[0].to_vector<float>(), (std::vector<float>{3, 5, 7}));
-  const Tensor x1 = x[{1}];
+  const Tensor x1 = x[1];
   EXPECT_EQ(scalar(t.gradient(x1, x1)), 1.0) << "d x / d x = 1";
 }
 

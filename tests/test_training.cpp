@@ -118,7 +118,9 @@ TEST(Fit, ErrorsNameTheModel) {
 }
 
 TEST(Callbacks, EarlyStoppingRestoresTheBestWeights) {
-  auto [x, y] = blobs(200, 5);
+  const auto data = blobs(200, 5);
+  const Tensor& x = data.first;
+  const Tensor& y = data.second;
   auto model = mlp();
   model->compile(SGD(0.5), SparseCategoricalCrossentropy(true));
   // A monitored value that gets worse after epoch 1: stops at patience, restores epoch 1's weights.

@@ -79,13 +79,17 @@ class LOOM_API Shape {
   }
   void clear() { size_ = 0; }
 
-  // Number of elements (1 for rank 0).
+  // Number of elements (1 for rank 0). A shape whose count does not fit in int64 (a corrupt
+  // file's header, say) is a ShapeError, not an overflow.
   int64_t numel() const {
     int64_t n = 1;
-    for (int64_t d : *this) n *= d;
+    for (int64_t d : *this) {
+      if (__builtin_mul_overflow(n, d, &n)) throw_too_many_elements();
+    }
     return n;
   }
   std::vector<int64_t> vec() const { return std::vector<int64_t>(begin(), end()); }
+  [[noreturn]] void throw_too_many_elements() const;
   // "(2, 3)" as TF and NumPy print shapes; "()" for a scalar.
   std::string str() const;
 
@@ -108,7 +112,7 @@ class LOOM_API Shape {
   void assign(const int64_t* src, size_t n) {
     size_ = 0;
     reserve(n);
-    std::memcpy(data(), src, n * sizeof(int64_t));
+    if (n > 0) std::memcpy(data(), src, n * sizeof(int64_t));  // src may be null when n == 0
     size_ = n;
   }
   void steal(Shape& other) {

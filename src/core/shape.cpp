@@ -16,12 +16,16 @@ std::string Shape::str() const {
   return s + ")";
 }
 
+void Shape::throw_too_many_elements() const {
+  throw ShapeError("[shape] " + str() + " has more elements than fit in a 64-bit count");
+}
+
 Shape contiguous_strides(const Shape& shape) {
   Shape strides = Shape::filled(shape.size(), 1);
   int64_t acc = 1;
   for (int i = shape.rank() - 1; i >= 0; --i) {
     strides[i] = acc;
-    acc *= shape[i] > 0 ? shape[i] : 1;
+    if (__builtin_mul_overflow(acc, shape[i] > 0 ? shape[i] : 1, &acc)) shape.throw_too_many_elements();
   }
   return strides;
 }

@@ -1,3 +1,4 @@
+#include <limits>
 #include "loom/tensor.hpp"
 
 #include <cstring>
@@ -84,7 +85,12 @@ Tensor empty(const Shape& shape, DType dtype, Device device, const char* op) {
                        shape.str());
     }
   }
-  const size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  const int64_t n = shape.numel();
+  if (n > std::numeric_limits<int64_t>::max() / static_cast<int64_t>(dtype_size(dtype))) {
+    throw OutOfMemoryError(std::string("[") + op + "] shape " + shape.str() + " of " + dtype_name(dtype) +
+                           " needs more bytes than an address space holds");
+  }
+  const size_t nbytes = static_cast<size_t>(n) * dtype_size(dtype);
   auto storage = detail::make_ref<Storage>(nbytes, device, op);
   return Tensor(detail::make_ref<TensorImpl>(shape, contiguous_strides(shape), 0, dtype,
                                              std::move(storage)));

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "cpu/loops.hpp"
+#include "cpu/wrapping.hpp"
 #include "loom/error.hpp"
 #include "ops/registry.hpp"
 
@@ -13,7 +14,7 @@ namespace loom::cpu {
 namespace {
 
 // ---- unary ----
-struct Neg { template <class T> static T f(T x) { return static_cast<T>(-x); } };
+struct Neg { template <class T> static T f(T x) { return wrap_neg(x); } };
 template <class T>
 bool is_nan(T x) {
   if constexpr (std::is_floating_point_v<T>) return std::isnan(x);
@@ -25,11 +26,11 @@ bool is_negative(T x) {
   else return x < T(0);
 }
 
-struct Abs { template <class T> static T f(T x) { return is_negative(x) ? static_cast<T>(-x) : x; } };
+struct Abs { template <class T> static T f(T x) { return is_negative(x) ? wrap_neg(x) : x; } };
 struct Sign {  // keeps 0, -0 and NaN as they are
   template <class T> static T f(T x) { return x > 0 ? T(1) : (is_negative(x) ? T(-1) : x); }
 };
-struct Square { template <class T> static T f(T x) { return static_cast<T>(x * x); } };
+struct Square { template <class T> static T f(T x) { return wrap_mul(x, x); } };
 struct Relu { template <class T> static T f(T x) { return x > 0 ? x : T(0); } };
 struct Exp { template <class T> static T f(T x) { return std::exp(x); } };
 struct Log { template <class T> static T f(T x) { return std::log(x); } };
@@ -66,18 +67,23 @@ void clip_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const double hi = call.attrs.get_float("max", call.name());
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    // Bounds outside the dtype's range saturate to it.
-    const double tlo = std::max(lo, static_cast<double>(std::numeric_limits<T>::lowest()));
-    const double thi = std::min(hi, static_cast<double>(std::numeric_limits<T>::max()));
-    const T l = static_cast<T>(tlo), h = static_cast<T>(thi);
+    // Bounds outside the dtype's range saturate to it (a NaN bound on integers bounds nothing).
+    const auto bound = [](double v, double fallback) {
+      const double lowest = static_cast<double>(std::numeric_limits<T>::lowest());
+      const double highest = static_cast<double>(std::numeric_limits<T>::max());
+      if (std::isnan(v)) return std::is_floating_point_v<T> ? static_cast<T>(v) : static_cast<T>(fallback);
+      return static_cast<T>(std::min(std::max(v, lowest), highest));
+    };
+    const T l = bound(lo, static_cast<double>(std::numeric_limits<T>::lowest()));
+    const T h = bound(hi, static_cast<double>(std::numeric_limits<T>::max()));
     map1<T, T>(out[0], call.inputs[0], kCheapGrain, [l, h](T x) { return x < l ? l : (x > h ? h : x); });
   });
 }
 
 // ---- binary ----
-struct Add { template <class T> static T f(T a, T b) { return static_cast<T>(a + b); } };
-struct Sub { template <class T> static T f(T a, T b) { return static_cast<T>(a - b); } };
-struct Mul { template <class T> static T f(T a, T b) { return static_cast<T>(a * b); } };
+struct Add { template <class T> static T f(T a, T b) { return wrap_add(a, b); } };
+struct Sub { template <class T> static T f(T a, T b) { return wrap_sub(a, b); } };
+struct Mul { template <class T> static T f(T a, T b) { return wrap_mul(a, b); } };
 struct Div { template <class T> static T f(T a, T b) { return a / b; } };
 struct Maximum {  // NaN propagates, as NumPy
   template <class T> static T f(T a, T b) { return (a > b || is_nan(a)) ? a : b; }
@@ -118,7 +124,7 @@ T floor_div_value(T a, T b, std::atomic<bool>& bad) {
       return 0;
     }
     if constexpr (std::is_signed_v<T>) {
-      if (b == -1) return static_cast<T>(T(0) - a);  // avoids INT_MIN / -1 overflow trap
+      if (b == -1) return wrap_neg(a);  // avoids INT_MIN / -1 overflow trap
       T q = static_cast<T>(a / b);
       if ((a % b != 0) && ((a < 0) != (b < 0))) q = static_cast<T>(q - 1);
       return q;

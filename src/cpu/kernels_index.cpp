@@ -27,6 +27,7 @@ void gather_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), params.rank(), call.name());
   const int64_t dim = params.shape()[static_cast<size_t>(axis)];
   const auto idx = checked_indices(call, call.inputs[1], dim);
+  if (out[0].numel() == 0) return;  // indices checked; nothing to copy (and no buffers)
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < axis; ++i) outer *= params.shape()[i];
   for (int i = axis + 1; i < params.rank(); ++i) inner *= params.shape()[i];

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cpu/loops.hpp"
+#include "cpu/wrapping.hpp"
 #include "ops/registry.hpp"
 
 namespace loom::cpu {
@@ -70,7 +71,7 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
         const T av = ta ? a[p * lda + i] : a[i * lda + p];
         for (int64_t j = 0; j < n; ++j) {
           const T bv = tb ? b[j * ldb + p] : b[p * ldb + j];
-          crow[j] = static_cast<T>(crow[j] + av * bv);
+          crow[j] = wrap_add(crow[j], wrap_mul(av, bv));
         }
       }
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/loops.hpp"
+#include "cpu/wrapping.hpp"
 #include "loom/ops.hpp"
 #include "ops/op_utils.hpp"
 
@@ -114,23 +115,16 @@ template <class T>
 struct SumReducer {
   using Acc = Wide<T>;
   Acc init() const { return 0; }
-  Acc step(Acc a, T v) const { return a + static_cast<Acc>(v); }
-  Acc combine(Acc a, Acc b) const { return a + b; }
+  Acc step(Acc a, T v) const { return wrap_add(a, static_cast<Acc>(v)); }
+  Acc combine(Acc a, Acc b) const { return wrap_add(a, b); }
   T finish(Acc a) const { return static_cast<T>(a); }
 };
 template <class T>
 struct ProdReducer {
   using Acc = Wide<T>;
   Acc init() const { return 1; }
-  static Acc multiply(Acc a, Acc b) {
-    if constexpr (std::is_integral_v<Acc>) {  // wraps like unsigned arithmetic, no UB
-      return static_cast<Acc>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
-    } else {
-      return a * b;
-    }
-  }
-  Acc step(Acc a, T v) const { return multiply(a, static_cast<Acc>(v)); }
-  Acc combine(Acc a, Acc b) const { return multiply(a, b); }
+  Acc step(Acc a, T v) const { return wrap_mul(a, static_cast<Acc>(v)); }
+  Acc combine(Acc a, Acc b) const { return wrap_mul(a, b); }
   T finish(Acc a) const { return static_cast<T>(a); }
 };
 // Max/min of an empty set is -inf/+inf (lowest/highest for integers), as TF; NaN propagates.

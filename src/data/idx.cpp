@@ -80,12 +80,13 @@ Tensor read_idx(const std::string& path) {
   std::vector<unsigned char> dims(4 * static_cast<size_t>(rank));
   if (file.read(dims.data(), dims.size()) < dims.size()) bad(path, "truncated dimensions");
   Shape shape;
-  uint64_t count = 1;
+  uint64_t count = 1, extent = 1;  // extent skips zero dims: strides must fit too
   for (int i = 0; i < rank; ++i) {
     const uint32_t d = big_endian(dims.data() + 4 * i);
     shape.push_back(d);
     count *= d;
-    if (count > (uint64_t{1} << 36)) bad(path, "dimensions too large");
+    extent *= std::max<uint32_t>(d, 1);
+    if (extent > (uint64_t{1} << 36)) bad(path, "dimensions too large: " + shape.str() + "...");
   }
   // The payload goes straight into the tensor (uint8) or a raw buffer (wider types): one copy.
   Tensor raw = empty({static_cast<int64_t>(count * esize)}, DType::UInt8, Device::cpu(), "read_idx");

@@ -43,7 +43,14 @@ std::vector<TensorMeta> infer_random_uniform(const OpCall& call) {
     throw InvalidArgument(ops::op_prefix(call) + "minval (" + std::to_string(lo) +
                           ") must be less than maxval (" + std::to_string(hi) + ")");
   }
-  if (dtype == DType::Int32 || dtype == DType::Int64) {
+  if (dtype == DType::Int32 || dtype == DType::Int64) {  // whole-number bounds in range, as TF
+    const double limit = dtype == DType::Int32 ? 2147483648.0 : 9.2e18;
+    for (double v : {lo, hi}) {
+      if (v != std::floor(v) || !(std::fabs(v) <= limit)) {
+        throw InvalidArgument(ops::op_prefix(call) + "integer minval and maxval must be whole numbers within " +
+                              dtype_name(dtype) + ", got " + std::to_string(v));
+      }
+    }
     return {TensorMeta{shape_attr(call), dtype}};
   }
   return infer_random(call);
@@ -199,18 +206,32 @@ Tensor constant_from_int64s(const std::vector<int64_t>& values, const Shape& sha
 }
 }  // namespace detail
 
+namespace {
+// Host memory of `nbytes` must hold exactly `shape` of `dtype` (dims >= 0, no overflow).
+void check_host_bytes(const Shape& shape, DType dtype, size_t nbytes, const char* op) {
+  for (int64_t d : shape) {
+    if (d < 0) throw ShapeError(std::string("[") + op + "] dimensions must be >= 0, got shape " + shape.str());
+  }
+  size_t want = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &want) || nbytes != want) {
+    throw InvalidArgument(std::string("[") + op + "] " + std::to_string(nbytes) + " bytes do not match shape " +
+                          shape.str() + " of " + dtype_name(dtype) + " (" + std::to_string(want) + " bytes)");
+  }
+}
+}  // namespace
+
 Tensor from_host(const void* data, size_t nbytes, const Shape& shape, DType dtype) {
   if (!dtype_is_valid(static_cast<int32_t>(dtype))) {
     throw DTypeError("[from_host] invalid dtype number " + std::to_string(static_cast<int>(dtype)));
   }
-  Tensor t = empty(shape, dtype, Device::cpu(), "from_host");
-  if (nbytes != t.nbytes()) {
-    throw InvalidArgument("[from_host] " + std::to_string(nbytes) + " bytes do not match shape " +
-                          shape.str() + " of " + dtype_name(dtype) + " (" +
-                          std::to_string(t.nbytes()) + " bytes)");
-  }
+  check_host_bytes(shape, dtype, nbytes, "from_host");  // before allocating anything
   if (nbytes && !data) throw InvalidArgument("[from_host] data is NULL");
+  Tensor t = empty(shape, dtype, Device::cpu(), "from_host");
   if (nbytes) std::memcpy(t.data_ptr(), data, nbytes);
+  if (dtype == DType::Bool) {  // any non-zero byte is true; kernels rely on 0 and 1
+    auto* b = static_cast<uint8_t*>(t.data_ptr());
+    for (size_t i = 0; i < nbytes; ++i) b[i] = b[i] != 0;
+  }
   return place_new(t);
 }
 
@@ -228,16 +249,17 @@ Tensor wrap_host(void* data, size_t nbytes, const Shape& shape, DType dtype,
   if (!dtype_is_valid(static_cast<int32_t>(dtype))) {
     throw DTypeError("[wrap_host] invalid dtype number " + std::to_string(static_cast<int>(dtype)));
   }
-  for (int64_t d : shape) {
-    if (d < 0) throw ShapeError("[wrap_host] dimensions must be >= 0, got shape " + shape.str());
-  }
-  const size_t want = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
-  if (nbytes != want) {
-    throw InvalidArgument("[wrap_host] " + std::to_string(nbytes) + " bytes do not match shape " +
-                          shape.str() + " of " + dtype_name(dtype) + " (" + std::to_string(want) +
-                          " bytes)");
-  }
+  check_host_bytes(shape, dtype, nbytes, "wrap_host");
   if (nbytes && !data) throw InvalidArgument("[wrap_host] data is NULL");
+  if (dtype == DType::Bool) {  // zero-copy: the caller's bytes are used as they are, so check them
+    const auto* b = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < nbytes; ++i) {
+      if (b[i] > 1) {
+        throw InvalidArgument("[wrap_host] bool data must hold 0 or 1 in each byte; byte " + std::to_string(i) +
+                              " is " + std::to_string(b[i]));
+      }
+    }
+  }
   auto storage = detail::make_ref<Storage>(data, nbytes, Device::cpu(), deleter, user);
   guard.deleter = nullptr;  // the storage owns the memory now
   return Tensor(detail::make_ref<TensorImpl>(shape, contiguous_strides(shape), 0, dtype,

@@ -58,7 +58,8 @@ class LOOM_API TensorImpl : public detail::RefCounted {
   std::unique_ptr<VariableInfo> variable;  // set when this impl is a Variable's value
 
   void* data() const {
-    return static_cast<char*>(storage->data()) + offset * static_cast<int64_t>(dtype_size(dtype));
+    char* base = static_cast<char*>(storage->data());  // null for empty storage
+    return base ? base + offset * static_cast<int64_t>(dtype_size(dtype)) : nullptr;
   }
 };
 

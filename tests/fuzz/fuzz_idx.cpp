@@ -1,0 +1,19 @@
+// IDX reader (MNIST-style files; zlib reads gzip and plain files alike).
+#include "fuzz_support.hpp"
+#include "loom/data.hpp"
+#include "loom/error.hpp"
+#include "loom/ops.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  loom::fuzz::setup();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    const loom::Tensor t = loom::data::read_idx(loom::fuzz::input_file(data, size, ".idx"));
+    if (t.numel() > 0) (void)loom::reduce_sum(loom::cast(t, loom::DType::Float64)).item<double>();
+  } catch (const loom::Error&) {
+  }
+  return 0;
+}
