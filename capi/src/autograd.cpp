@@ -75,17 +75,11 @@ LOOM_CAPI loom_status loom_variable_new(const loom_tensor* initial, const char* 
 LOOM_CAPI void loom_variable_release(loom_variable* variable) { release_handle(variable, "loom_variable_release"); }
 
 LOOM_CAPI loom_status loom_variable_tensor(const loom_variable* variable, loom_tensor** out) {
-  return guarded("loom_variable_tensor", [&] {
-    loom_tensor*& result = out_param(out, "out");
-    result = new_handle<loom_tensor>(loom::Tensor(variable_arg(variable, "variable")));
-  });
+  return tensor_result("loom_variable_tensor", out, [&] { return loom::Tensor(variable_arg(variable, "variable")); });
 }
 
 LOOM_CAPI loom_status loom_variable_read(const loom_variable* variable, loom_tensor** out) {
-  return guarded("loom_variable_read", [&] {
-    loom_tensor*& result = out_param(out, "out");
-    result = new_handle<loom_tensor>(variable_arg(variable, "variable").read_value());
-  });
+  return tensor_result("loom_variable_read", out, [&] { return variable_arg(variable, "variable").read_value(); });
 }
 
 LOOM_CAPI loom_status loom_variable_name(const loom_variable* variable, char* buffer, size_t capacity) {

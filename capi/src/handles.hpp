@@ -4,6 +4,7 @@
 #include <memory>
 #include <shared_mutex>
 
+#include "errors.hpp"
 #include "loom/attrs.hpp"
 #include "loom/loom.h"
 #include "loom/nn/layer.hpp"
@@ -95,6 +96,16 @@ void release_handle(H* handle, const char* function) {
     return;
   }
   delete handle;
+}
+
+// Runs `body` guarded and hands the tensor it returns to the caller as a new handle in *out.
+template <class Body>
+loom_status tensor_result(const char* function, loom_tensor** out, Body&& body) {
+  return guarded(function, [&] {
+    loom_tensor*& result = out_param(out, "out");
+    loom::Tensor t = body();
+    result = new_handle<loom_tensor>(std::move(t));
+  });
 }
 
 }  // namespace loom::capi

@@ -66,11 +66,8 @@ LOOM_CAPI loom_status loom_layer_name(const loom_layer* layer, char* buffer, siz
 }
 
 LOOM_CAPI loom_status loom_layer_call(loom_layer* layer, const loom_tensor* x, int32_t training, loom_tensor** out) {
-  return guarded("loom_layer_call", [&] {
-    loom_tensor*& result = out_param(out, "out");
-    loom::nn::Layer& l = *live(layer, "layer").value;
-    result = new_handle<loom_tensor>(l(tensor_arg(x, "x"), training != 0));
-  });
+  return tensor_result("loom_layer_call", out,
+                       [&] { return (*live(layer, "layer").value)(tensor_arg(x, "x"), training != 0); });
 }
 
 LOOM_CAPI loom_status loom_layer_weight_count(const loom_layer* layer, int32_t* out) {
@@ -134,11 +131,11 @@ LOOM_CAPI loom_status loom_model_get_layer_by_name(const loom_model* model, cons
 }
 
 LOOM_CAPI loom_status loom_model_call(loom_model* model, const loom_tensor* x, int32_t training, loom_tensor** out) {
-  return guarded("loom_model_call", [&] {
-    loom_tensor*& result = out_param(out, "out");
+  return tensor_result("loom_model_call", out, [&] {
     const loom::Tensor& input = tensor_arg(x, "x");
-    with_model(model, training == 0,
-               [&](loom::nn::Sequential& m) { result = new_handle<loom_tensor>(m(input, training != 0)); });
+    loom::Tensor y;
+    with_model(model, training == 0, [&](loom::nn::Sequential& m) { y = m(input, training != 0); });
+    return y;
   });
 }
 
@@ -256,11 +253,11 @@ LOOM_CAPI loom_status loom_model_metric_name(const loom_model* model, int32_t in
 }
 
 LOOM_CAPI loom_status loom_model_predict(loom_model* model, const loom_tensor* x, int64_t batch_size, loom_tensor** out) {
-  return guarded("loom_model_predict", [&] {
-    loom_tensor*& result = out_param(out, "out");
+  return tensor_result("loom_model_predict", out, [&] {
     const loom::Tensor& xs = tensor_arg(x, "x");
-    with_model(model, true,
-               [&](loom::nn::Sequential& m) { result = new_handle<loom_tensor>(m.predict(xs, batch_size)); });
+    loom::Tensor y;
+    with_model(model, true, [&](loom::nn::Sequential& m) { y = m.predict(xs, batch_size); });
+    return y;
   });
 }
 

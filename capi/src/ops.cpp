@@ -10,18 +10,9 @@ namespace {
 
 const loom::Tensor& input(const loom_tensor* t, const char* argument) { return live(t, argument).value; }
 
-template <class Body>
-loom_status unary_result(const char* function, loom_tensor** out, Body&& body) {
-  return guarded(function, [&] {
-    loom_tensor*& result = out_param(out, "out");
-    loom::Tensor t = body();
-    result = new_handle<loom_tensor>(std::move(t));
-  });
-}
-
 using BinaryOp = loom::Tensor (*)(const loom::Tensor&, const loom::Tensor&);
 loom_status binary(const char* function, BinaryOp op, const loom_tensor* a, const loom_tensor* b, loom_tensor** out) {
-  return unary_result(function, out, [&] { return op(input(a, "a"), input(b, "b")); });
+  return tensor_result(function, out, [&] { return op(input(a, "a"), input(b, "b")); });
 }
 
 template <class Value>
@@ -132,43 +123,43 @@ LOOM_CAPI loom_status loom_div(const loom_tensor* a, const loom_tensor* b, loom_
 
 LOOM_CAPI loom_status loom_matmul(const loom_tensor* a, const loom_tensor* b, int32_t transpose_a, int32_t transpose_b,
                                   loom_tensor** out) {
-  return unary_result("loom_matmul", out, [&] {
+  return tensor_result("loom_matmul", out, [&] {
     return loom::matmul(input(a, "a"), input(b, "b"), transpose_a != 0, transpose_b != 0);
   });
 }
 
 LOOM_CAPI loom_status loom_exp(const loom_tensor* x, loom_tensor** out) {
-  return unary_result("loom_exp", out, [&] { return loom::exp(input(x, "x")); });
+  return tensor_result("loom_exp", out, [&] { return loom::exp(input(x, "x")); });
 }
 
 LOOM_CAPI loom_status loom_relu(const loom_tensor* x, loom_tensor** out) {
-  return unary_result("loom_relu", out, [&] { return loom::relu(input(x, "x")); });
+  return tensor_result("loom_relu", out, [&] { return loom::relu(input(x, "x")); });
 }
 
 LOOM_CAPI loom_status loom_reduce_sum(const loom_tensor* x, const int64_t* axes, int32_t n_axes, int32_t keepdims,
                                       loom_tensor** out) {
-  return unary_result("loom_reduce_sum", out,
+  return tensor_result("loom_reduce_sum", out,
                       [&] { return loom::reduce_sum(input(x, "x"), axes_arg(axes, n_axes), keepdims != 0); });
 }
 
 LOOM_CAPI loom_status loom_reduce_mean(const loom_tensor* x, const int64_t* axes, int32_t n_axes, int32_t keepdims,
                                        loom_tensor** out) {
-  return unary_result("loom_reduce_mean", out,
+  return tensor_result("loom_reduce_mean", out,
                       [&] { return loom::reduce_mean(input(x, "x"), axes_arg(axes, n_axes), keepdims != 0); });
 }
 
 LOOM_CAPI loom_status loom_reshape(const loom_tensor* x, const int64_t* dims, int32_t rank, loom_tensor** out) {
-  return unary_result("loom_reshape", out, [&] { return loom::reshape(input(x, "x"), shape_arg(dims, rank)); });
+  return tensor_result("loom_reshape", out, [&] { return loom::reshape(input(x, "x"), shape_arg(dims, rank)); });
 }
 
 LOOM_CAPI loom_status loom_transpose(const loom_tensor* x, const int64_t* perm, int32_t n_perm, loom_tensor** out) {
-  return unary_result("loom_transpose", out,
+  return tensor_result("loom_transpose", out,
                       [&] { return loom::transpose(input(x, "x"), int_list(perm, n_perm, "perm")); });
 }
 
 LOOM_CAPI loom_status loom_conv2d(const loom_tensor* x, const loom_tensor* filter, const loom_tensor* bias,
                                   const int64_t* strides, const char* padding, loom_tensor** out) {
-  return unary_result("loom_conv2d", out, [&] {
+  return tensor_result("loom_conv2d", out, [&] {
     loom::Conv2DOptions options;
     if (strides) options.strides = {strides[0], strides[1]};
     if (padding) options.padding = std::string(padding);
@@ -177,7 +168,7 @@ LOOM_CAPI loom_status loom_conv2d(const loom_tensor* x, const loom_tensor* filte
 }
 
 LOOM_CAPI loom_status loom_softmax(const loom_tensor* x, int64_t axis, loom_tensor** out) {
-  return unary_result("loom_softmax", out, [&] { return loom::softmax(input(x, "x"), axis); });
+  return tensor_result("loom_softmax", out, [&] { return loom::softmax(input(x, "x"), axis); });
 }
 
 }  // extern "C"

@@ -9,16 +9,6 @@ using namespace loom::capi;
 
 namespace {
 
-// Runs `make` and hands its tensor to the caller as a new handle.
-template <class Make>
-loom_status make_tensor(const char* function, loom_tensor** out, Make&& make) {
-  return guarded(function, [&] {
-    loom_tensor*& result = out_param(out, "out");
-    loom::Tensor t = make();
-    result = new_handle<loom_tensor>(std::move(t));
-  });
-}
-
 const loom::Tensor& tensor_of(const loom_tensor* t) { return live(t, "tensor").value; }
 
 }  // namespace
@@ -27,7 +17,7 @@ extern "C" {
 
 LOOM_CAPI loom_status loom_tensor_from_host(const void* data, size_t nbytes, const int64_t* dims, int32_t rank,
                                             int32_t dtype, loom_tensor** out) {
-  return make_tensor("loom_tensor_from_host", out, [&] {
+  return tensor_result("loom_tensor_from_host", out, [&] {
     require(data != nullptr || nbytes == 0, "data is NULL");
     return loom::from_host(data, nbytes, shape_arg(dims, rank), dtype_arg(dtype));
   });
@@ -44,7 +34,7 @@ LOOM_CAPI loom_status loom_tensor_wrap_host(void* data, size_t nbytes, const int
       if (deleter) deleter(data, user);
     }
   } pending{data, deleter, user};
-  return make_tensor("loom_tensor_wrap_host", out, [&] {
+  return tensor_result("loom_tensor_wrap_host", out, [&] {
     const loom::Shape shape = shape_arg(dims, rank);
     pending.deleter = nullptr;  // from here loom::wrap_host calls it, also when it fails
     return loom::wrap_host(data, nbytes, shape, static_cast<loom::DType>(dtype), deleter, user);
@@ -52,31 +42,31 @@ LOOM_CAPI loom_status loom_tensor_wrap_host(void* data, size_t nbytes, const int
 }
 
 LOOM_CAPI loom_status loom_tensor_fill(const int64_t* dims, int32_t rank, double value, int32_t dtype, loom_tensor** out) {
-  return make_tensor("loom_tensor_fill", out, [&] { return loom::fill(shape_arg(dims, rank), value, dtype_arg(dtype)); });
+  return tensor_result("loom_tensor_fill", out, [&] { return loom::fill(shape_arg(dims, rank), value, dtype_arg(dtype)); });
 }
 
 LOOM_CAPI loom_status loom_tensor_zeros(const int64_t* dims, int32_t rank, int32_t dtype, loom_tensor** out) {
-  return make_tensor("loom_tensor_zeros", out, [&] { return loom::zeros(shape_arg(dims, rank), dtype_arg(dtype)); });
+  return tensor_result("loom_tensor_zeros", out, [&] { return loom::zeros(shape_arg(dims, rank), dtype_arg(dtype)); });
 }
 
 LOOM_CAPI loom_status loom_tensor_ones(const int64_t* dims, int32_t rank, int32_t dtype, loom_tensor** out) {
-  return make_tensor("loom_tensor_ones", out, [&] { return loom::ones(shape_arg(dims, rank), dtype_arg(dtype)); });
+  return tensor_result("loom_tensor_ones", out, [&] { return loom::ones(shape_arg(dims, rank), dtype_arg(dtype)); });
 }
 
 LOOM_CAPI loom_status loom_tensor_arange(double start, double stop, double step, int32_t dtype, loom_tensor** out) {
-  return make_tensor("loom_tensor_arange", out, [&] { return loom::arange(start, stop, step, dtype_arg(dtype)); });
+  return tensor_result("loom_tensor_arange", out, [&] { return loom::arange(start, stop, step, dtype_arg(dtype)); });
 }
 
 LOOM_CAPI loom_status loom_tensor_random_normal(const int64_t* dims, int32_t rank, double mean, double stddev,
                                                 int32_t dtype, uint64_t seed, loom_tensor** out) {
-  return make_tensor("loom_tensor_random_normal", out, [&] {
+  return tensor_result("loom_tensor_random_normal", out, [&] {
     return loom::random_normal(shape_arg(dims, rank), mean, stddev, dtype_arg(dtype), seed);
   });
 }
 
 LOOM_CAPI loom_status loom_tensor_random_uniform(const int64_t* dims, int32_t rank, double minval, double maxval,
                                                  int32_t dtype, uint64_t seed, loom_tensor** out) {
-  return make_tensor("loom_tensor_random_uniform", out, [&] {
+  return tensor_result("loom_tensor_random_uniform", out, [&] {
     return loom::random_uniform(shape_arg(dims, rank), minval, maxval, dtype_arg(dtype), seed);
   });
 }
@@ -129,11 +119,11 @@ LOOM_CAPI loom_status loom_tensor_item(const loom_tensor* tensor, double* out) {
 }
 
 LOOM_CAPI loom_status loom_tensor_cast(const loom_tensor* tensor, int32_t dtype, loom_tensor** out) {
-  return make_tensor("loom_tensor_cast", out, [&] { return tensor_of(tensor).cast(dtype_arg(dtype)); });
+  return tensor_result("loom_tensor_cast", out, [&] { return tensor_of(tensor).cast(dtype_arg(dtype)); });
 }
 
 LOOM_CAPI loom_status loom_tensor_to_device(const loom_tensor* tensor, const char* device, loom_tensor** out) {
-  return make_tensor("loom_tensor_to_device", out,
+  return tensor_result("loom_tensor_to_device", out,
                      [&] { return tensor_of(tensor).to(std::string_view(string_arg(device, "device"))); });
 }
 
@@ -142,11 +132,11 @@ LOOM_CAPI loom_status loom_tensor_save_npy(const loom_tensor* tensor, const char
 }
 
 LOOM_CAPI loom_status loom_tensor_load_npy(const char* path, loom_tensor** out) {
-  return make_tensor("loom_tensor_load_npy", out, [&] { return loom::load_npy(string_arg(path, "path")); });
+  return tensor_result("loom_tensor_load_npy", out, [&] { return loom::load_npy(string_arg(path, "path")); });
 }
 
 LOOM_CAPI loom_status loom_idx_load(const char* path, loom_tensor** out) {
-  return make_tensor("loom_idx_load", out, [&] { return loom::data::read_idx(string_arg(path, "path")); });
+  return tensor_result("loom_idx_load", out, [&] { return loom::data::read_idx(string_arg(path, "path")); });
 }
 
 }  // extern "C"

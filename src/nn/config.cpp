@@ -72,6 +72,18 @@ class ConfigReader {
   std::string context_;
 };
 
+// The arguments Dense and Conv2D share.
+template <class Options>
+Options with_common_arguments(const ConfigReader& r, Options o) {
+  o.activation = r.text("activation", o.activation);
+  o.use_bias = r.flag("use_bias", o.use_bias);
+  o.kernel_initializer = r.initializer("kernel_initializer", o.kernel_initializer);
+  o.bias_initializer = r.initializer("bias_initializer", o.bias_initializer);
+  o.kernel_regularizer = r.kernel_regularizer();
+  o.name = r.text("name", "");
+  return o;
+}
+
 using LayerMaker = std::function<LayerPtr(const ConfigReader&)>;
 struct LayerType {
   std::vector<std::string> arguments;
@@ -83,32 +95,20 @@ const std::map<std::string, LayerType>& layer_types() {
       {"Dense",
        {{"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "l1", "l2", "name"},
         [](const ConfigReader& r) {
-          DenseOptions o;
-          o.activation = r.text("activation", o.activation);
-          o.use_bias = r.flag("use_bias", o.use_bias);
-          o.kernel_initializer = r.initializer("kernel_initializer", o.kernel_initializer);
-          o.bias_initializer = r.initializer("bias_initializer", o.bias_initializer);
-          o.kernel_regularizer = r.kernel_regularizer();
-          o.name = r.text("name", "");
-          return std::make_shared<Dense>(r.required_integer("units"), o);
+          return std::make_shared<Dense>(r.required_integer("units"), with_common_arguments(r, DenseOptions{}));
         }}},
       {"Conv2D",
        {{"filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "activation", "use_bias",
          "kernel_initializer", "bias_initializer", "l1", "l2", "name"},
         [](const ConfigReader& r) {
-          Conv2DLayerOptions o;
+          Conv2DLayerOptions o = with_common_arguments(r, Conv2DLayerOptions{});
           o.strides = r.window("strides", o.strides);
           o.padding = r.text("padding", o.padding);
           o.dilation_rate = r.window("dilation_rate", o.dilation_rate);
           o.groups = r.integer("groups", o.groups);
-          o.activation = r.text("activation", o.activation);
-          o.use_bias = r.flag("use_bias", o.use_bias);
-          o.kernel_initializer = r.initializer("kernel_initializer", o.kernel_initializer);
-          o.bias_initializer = r.initializer("bias_initializer", o.bias_initializer);
-          o.kernel_regularizer = r.kernel_regularizer();
-          o.name = r.text("name", "");
-          return std::make_shared<Conv2D>(r.required_integer("filters"), 
-                                          r.has("kernel_size") ? r.window("kernel_size", {}) : r.required_ints("kernel_size"), o);
+          const std::vector<int64_t> kernel =
+              r.has("kernel_size") ? r.window("kernel_size", {}) : r.required_ints("kernel_size");
+          return std::make_shared<Conv2D>(r.required_integer("filters"), kernel, o);
         }}},
       {"MaxPool2D",
        {{"pool_size", "strides", "padding", "name"},
