@@ -190,7 +190,9 @@ TEST(Load, ManyThreadsManyOpsNoLeakNoDeadlock) {
 TEST(Load, ConcurrentPredictOnOneConvNetMatchesTheSerialResult) {
   auto model = small_convnet(21);
   const Tensor x = random_normal({12, 6, 6, 1}, 0, 1, DType::Float32, 22);
-  const std::vector<float> expected = model->predict(x, 12).to_vector<float>();
+  // The same batch size as the threads': another size may block the work differently (on many
+  // cores oneDNN splits small batches another way) and round differently, which is no race.
+  const std::vector<float> expected = model->predict(x, 4).to_vector<float>();
   std::atomic<int> mismatches{0};
   run_threads(6, std::chrono::seconds(300), [&](int) {
     for (int i = 0; i < 60; ++i) {

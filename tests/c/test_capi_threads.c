@@ -124,7 +124,7 @@ static void test_concurrent_predict(void) {
   CHECK_OK(loom_layer_new("Dense", b, &out));
   CHECK_OK(loom_sequential_add(model, hidden));
   CHECK_OK(loom_sequential_add(model, out));
-  CHECK_OK(loom_model_predict(model, x, 16, &reference));
+  CHECK_OK(loom_model_predict(model, x, 4, &reference)); /* the threads' batch size */
   CHECK_OK(loom_tensor_to_host(reference, expected, sizeof expected));
   for (i = 0; i < THREADS; ++i) {
     jobs[i].model = model;
