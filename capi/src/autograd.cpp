@@ -162,6 +162,8 @@ LOOM_CAPI loom_status loom_tape_stop_recording(loom_tape* tape) {
 LOOM_CAPI loom_status loom_tape_resume_recording(loom_tape* tape) {
   return guarded("loom_tape_resume_recording", [&] {
     loom_tape& t = live(tape, "tape");
+    require(t.owner == std::this_thread::get_id(),
+            "[GradientTape.resume_recording] a tape belongs to the thread that created it");
     require(t.pause != nullptr, "recording was not stopped on this tape");
     t.pause.reset();
   });

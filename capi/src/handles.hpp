@@ -3,6 +3,7 @@
 // or wrong-kind handle is an error rather than a crash.
 #include <memory>
 #include <shared_mutex>
+#include <thread>
 
 #include "errors.hpp"
 #include "loom/attrs.hpp"
@@ -26,6 +27,7 @@ struct loom_variable {
 struct loom_tape {
   std::unique_ptr<loom::GradientTape> tape;
   std::unique_ptr<loom::GradientTape::RecordingStop> pause;  // set between stop/resume_recording
+  std::thread::id owner = std::this_thread::get_id();
 };
 struct loom_layer {
   loom::nn::LayerPtr value;

@@ -149,14 +149,16 @@ static void test_concurrent_predict(void) {
 typedef struct {
   loom_tape* tape;
   const loom_tensor* x;
-  loom_status status;
-  char message[256];
+  loom_status status, resume_status;
+  char message[256], resume_message[256];
 } ForeignJob;
 
 static void* use_foreign_tape(void* arg) {
   ForeignJob* job = (ForeignJob*)arg;
   job->status = loom_tape_watch(job->tape, job->x);
   loom_last_error_copy(job->message, sizeof job->message);
+  job->resume_status = loom_tape_resume_recording(job->tape);
+  loom_last_error_copy(job->resume_message, sizeof job->resume_message);
   return NULL;
 }
 
@@ -168,11 +170,15 @@ static void test_tape_belongs_to_its_thread(void) {
   CHECK_OK(loom_tensor_ones(d, 1, LOOM_F32, &x));
   CHECK_OK(loom_tape_new(0, 1, &job.tape));
   job.x = x;
+  CHECK_OK(loom_tape_stop_recording(job.tape));
   CHECK(pthread_create(&thread, NULL, use_foreign_tape, &job) == 0);
   CHECK(pthread_join(thread, NULL) == 0);
   CHECK(job.status == LOOM_ERROR_INVALID_ARGUMENT);
   CHECK(strstr(job.message, "loom_tape_watch") != NULL && strstr(job.message, "thread") != NULL);
-  CHECK_OK(loom_tape_watch(job.tape, x)); /* the owner still uses it */
+  CHECK(job.resume_status == LOOM_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(job.resume_message, "loom_tape_resume_recording") != NULL);
+  CHECK_OK(loom_tape_resume_recording(job.tape)); /* the owner still uses it */
+  CHECK_OK(loom_tape_watch(job.tape, x));
   loom_tape_release(job.tape);
   loom_tensor_release(x);
 }

@@ -143,7 +143,8 @@ LOOM_CAPI loom_status loom_reduce_mean(const loom_tensor* x, const int64_t* axes
 LOOM_CAPI loom_status loom_reshape(const loom_tensor* x, const int64_t* dims, int32_t rank, loom_tensor** out);
 /* n_perm == 0: reverse the axes. */
 LOOM_CAPI loom_status loom_transpose(const loom_tensor* x, const int64_t* perm, int32_t n_perm, loom_tensor** out);
-/* bias may be NULL; strides has 2 values; padding "same" or "valid". */
+/* NHWC input, (KH, KW, C_in, C_out) filter. bias may be NULL; strides: 2 values, or NULL for
+ * (1, 1); padding: "same", "valid", or NULL for "valid". */
 LOOM_CAPI loom_status loom_conv2d(const loom_tensor* x, const loom_tensor* filter, const loom_tensor* bias,
                                   const int64_t* strides, const char* padding, loom_tensor** out);
 LOOM_CAPI loom_status loom_softmax(const loom_tensor* x, int64_t axis, loom_tensor** out);
