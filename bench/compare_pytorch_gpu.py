@@ -25,6 +25,9 @@ def gpu_time(fn, inner=10):
 def workloads():
     dev = torch.device("cuda")
     out = {}
+    # loom computes float32 in full float32 unless asked for TF32: PyTorch's cuDNN convolutions
+    # default to TF32, so turn that off for a like-for-like comparison.
+    torch.backends.cudnn.allow_tf32 = False
     n = 4096
     for mode in ("float32", "tf32", "bfloat16"):
         torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"

@@ -76,14 +76,18 @@ int main(int argc, char** argv) {
       tape.gradient(y, std::vector<Tensor>{x, w, b}, {dy});
     }, 10);
   };
-  {
-    const double t = conv_step(random_normal({256, 28, 28, 1}, 0, 1, DType::Float32, 4), random_normal({5, 5, 1, 6}, 0, 0.1, DType::Float32, 5), zeros({6}));
-    table.add({"gpu conv2d fwd+bwd LeNet conv1", t, "ms", t * 1e3, "", 0});
+  // Convolutions on cuDNN (the default) and on loom's im2col + cuBLAS kernels.
+  for (const bool cudnn : {true, false}) {
+    set_cudnn_enabled(cudnn);
+    const std::string route = cudnn ? "" : " (im2col)";
+    const double lenet = conv_step(random_normal({256, 28, 28, 1}, 0, 1, DType::Float32, 4),
+                                   random_normal({5, 5, 1, 6}, 0, 0.1, DType::Float32, 5), zeros({6}));
+    table.add({"gpu conv2d fwd+bwd LeNet conv1" + route, lenet, "ms", lenet * 1e3, "", 0});
+    const double vgg = conv_step(random_normal({32, 32, 32, 64}, 0, 1, DType::Float32, 6),
+                                 random_normal({3, 3, 64, 64}, 0, 0.05, DType::Float32, 7), zeros({64}));
+    table.add({"gpu conv2d fwd+bwd VGG layer" + route, vgg, "ms", vgg * 1e3, "", 0});
   }
-  {
-    const double t = conv_step(random_normal({32, 32, 32, 64}, 0, 1, DType::Float32, 6), random_normal({3, 3, 64, 64}, 0, 0.05, DType::Float32, 7), zeros({64}));
-    table.add({"gpu conv2d fwd+bwd VGG layer", t, "ms", t * 1e3, "", 0});
-  }
+  set_cudnn_enabled(true);
   {
     set_seed(1);
     auto model = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(256, "relu"), std::make_shared<Dense>(256, "relu"),

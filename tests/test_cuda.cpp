@@ -1,5 +1,6 @@
 // The CUDA backend on a real GPU: every golden op case on GPU:0 against the expected values,
-// random numbers equal to the CPU's, training on the GPU, memory limits and precision modes.
+// random numbers equal to the CPU's, training on the GPU, convolutions on cuDNN and on im2col,
+// memory limits and precision modes.
 // Without a GPU these tests skip with the reason.
 #include <cstdlib>
 #include <map>
@@ -221,6 +222,57 @@ TEST(Cuda, ConvNetOnTheGpu) {
   };
   const auto cpu = loss_and_grad("CPU:0"), gpu = loss_and_grad("GPU:0");
   for (size_t i = 0; i < cpu.size(); ++i) expect_tensor_near(gpu[i], cpu[i], 1e-3, 1e-4, "conv net " + std::to_string(i));
+}
+
+// GPU convolutions take cuDNN where it accepts the case and loom's im2col kernels otherwise
+// (asymmetric padding, or set_cudnn_enabled(false)): both routes, forward and the three
+// gradients, against the CPU on cases that exercise strides, dilation, groups and float64.
+TEST(Cuda, ConvolutionsAgreeOnCudnnAndIm2col) {
+  REQUIRE_GPU();
+  struct Case {
+    Shape x, w;
+    Conv2DOptions o;
+    DType dtype;
+  };
+  auto opts = [](std::vector<int64_t> strides, Padding padding, std::vector<int64_t> dilations, int64_t groups) {
+    Conv2DOptions o;
+    o.strides = std::move(strides);
+    o.padding = std::move(padding);
+    o.dilations = std::move(dilations);
+    o.groups = groups;
+    return o;
+  };
+  const std::vector<Case> cases{
+      {{4, 9, 9, 3}, {3, 3, 3, 8}, opts({1, 1}, "same", {1, 1}, 1), DType::Float32},
+      {{4, 10, 10, 4}, {4, 4, 4, 6}, opts({2, 2}, "same", {1, 1}, 1), DType::Float32},  // pads 1 top, 2 bottom
+      {{2, 11, 11, 4}, {3, 3, 2, 6}, opts({1, 2}, "valid", {2, 1}, 2), DType::Float32},
+      {{2, 8, 8, 6}, {3, 3, 1, 6}, opts({1, 1}, Padding(1, 1, 2, 2), {1, 1}, 6), DType::Float32},  // depthwise
+      {{3, 7, 7, 2}, {3, 3, 2, 5}, opts({1, 1}, "same", {1, 1}, 1), DType::Float64},
+  };
+  int index = 0;
+  for (const auto& c : cases) {
+    const std::string name = "case " + std::to_string(index++);
+    const Tensor x = random_normal(c.x, 0, 1, c.dtype, 21), w = random_normal(c.w, 0, 0.3, c.dtype, 22);
+    const Tensor b = random_normal({c.w[3]}, 0, 1, c.dtype, 23);
+    const Tensor r = random_normal(conv2d(x, w, b, c.o).shape(), 0, 1, c.dtype, 24);
+    auto run = [&](const char* device) {
+      DeviceScope s(device);
+      const Tensor xd = x.to(device), wd = w.to(device), bd = b.to(device);
+      GradientTape tape;
+      tape.watch(std::vector<Tensor>{xd, wd, bd});
+      const Tensor y = conv2d(xd, wd, bd, c.o);
+      auto g = tape.gradient(reduce_sum(y * r.to(device)), std::vector<Tensor>{xd, wd, bd});
+      return std::vector<Tensor>{y.to("CPU:0"), g[0].to("CPU:0"), g[1].to("CPU:0"), g[2].to("CPU:0")};
+    };
+    const auto cpu = run("CPU:0");
+    for (const bool cudnn : {true, false}) {
+      set_cudnn_enabled(cudnn);
+      const auto gpu = run("GPU:0");
+      set_cudnn_enabled(true);
+      for (size_t i = 0; i < cpu.size(); ++i)
+        expect_tensor_near(gpu[i], cpu[i], 1e-4, 1e-4, name + (cudnn ? " cudnn " : " im2col ") + std::to_string(i));
+    }
+  }
 }
 
 TEST(Cuda, MemoryStatsLimitsAndOutOfMemory) {

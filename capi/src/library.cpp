@@ -139,4 +139,8 @@ LOOM_CAPI loom_status loom_set_float32_matmul_precision(const char* precision) {
                  [&] { loom::set_float32_matmul_precision(string_arg(precision, "precision")); });
 }
 
+LOOM_CAPI loom_status loom_set_cudnn_enabled(int32_t enabled) {
+  return guarded("loom_set_cudnn_enabled", [&] { loom::set_cudnn_enabled(enabled != 0); });
+}
+
 }  // extern "C"

@@ -1,9 +1,11 @@
-// Neural-network kernels on the GPU. Convolutions are im2col / col2im kernels around cuBLAS
-// matrix products (through the matmul op); pooling has its own kernels; softmax, batch norm
+// Neural-network kernels on the GPU. Convolutions run on cuDNN when the build found it and it
+// takes the case (cuda/cudnn/conv.cpp), else on im2col / col2im kernels around cuBLAS matrix
+// products (through the matmul op); pooling has its own kernels; softmax, batch norm
 // and dense are written with ops whose GPU kernels are in the other files.
 #include <cfloat>
 
 #include "cuda/common.hpp"
+#include "cuda/conv_cudnn.hpp"
 #include "cuda/registration.hpp"
 #include "loom/creation.hpp"
 #include "loom/nn_ops.hpp"
@@ -81,11 +83,7 @@ Tensor channels(const Tensor& t, int64_t g, int64_t per_group, int64_t groups) {
   return t.index({Ellipsis, Slice(g * per_group, (g + 1) * per_group)}).contiguous();
 }
 
-void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const Tensor& x = call.inputs[0];
-  const Tensor& f = call.inputs[1];
-  const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
-  if (out[0].numel() == 0) return;
+Tensor im2col_conv2d(const ops::Conv2DGeometry& geo, const Tensor& x, const Tensor& f) {
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
@@ -94,8 +92,18 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
     const Tensor w = reshape(channels(f, g, OCg, G), {d.KH * d.KW * ICg, OCg});
     parts.push_back(reshape(matmul(cols, w), {d.N, d.OH, d.OW, OCg}));
   }
-  Tensor y = G == 1 ? parts[0] : concat(parts, -1);
+  return G == 1 ? parts[0] : concat(parts, -1);
+}
+
+void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor& x = call.inputs[0];
+  const Tensor& f = call.inputs[1];
+  const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
+  if (out[0].numel() == 0) return;
+  const bool on_cudnn = cudnn_conv2d(geo, x, f, out[0]);
+  Tensor y = on_cudnn ? out[0] : im2col_conv2d(geo, x, f);
   if (call.inputs.size() == 3) y = y + call.inputs[2];
+  else if (on_cudnn) return;
   detail::copy_into(out[0], y);
 }
 
@@ -103,7 +111,7 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor& dy = call.inputs[0];
   const Tensor& f = call.inputs[1];
   const auto geo = ops::conv2d_geometry(out[0].shape(), f.shape(), call.attrs, call.name());
-  if (out[0].numel() == 0) return;
+  if (out[0].numel() == 0 || cudnn_conv2d_backprop_input(geo, dy, f, out[0])) return;
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
@@ -126,7 +134,7 @@ void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor& x = call.inputs[0];
   const Tensor& dy = call.inputs[1];
   const auto geo = ops::conv2d_geometry(x.shape(), out[0].shape(), call.attrs, call.name());
-  if (out[0].numel() == 0) return;
+  if (out[0].numel() == 0 || cudnn_conv2d_backprop_filter(geo, x, dy, out[0])) return;
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {

@@ -80,4 +80,9 @@ LOOM_API void synchronize(std::string_view device);
 LOOM_API void set_float32_matmul_precision(std::string_view precision);
 LOOM_API std::string float32_matmul_precision();
 
+// GPU convolutions on cuDNN (default, when the CUDA backend was built with it) or on loom's own
+// im2col + cuBLAS kernels, as PyTorch's torch.backends.cudnn.enabled. Both are deterministic.
+LOOM_API void set_cudnn_enabled(bool enabled);
+LOOM_API bool cudnn_enabled();
+
 }  // namespace loom

@@ -144,6 +144,7 @@ void synchronize(std::string_view device) {
 
 namespace {
 std::atomic<bool> tf32_allowed{false};
+std::atomic<bool> cudnn_allowed{true};
 }  // namespace
 
 void set_float32_matmul_precision(std::string_view precision) {
@@ -155,5 +156,8 @@ void set_float32_matmul_precision(std::string_view precision) {
 }
 
 std::string float32_matmul_precision() { return tf32_allowed ? "high" : "highest"; }
+
+void set_cudnn_enabled(bool enabled) { cudnn_allowed = enabled; }
+bool cudnn_enabled() { return cudnn_allowed; }
 
 }  // namespace loom

@@ -221,6 +221,8 @@ LOOM_CAPI loom_status loom_device_synchronize(const char* device);
 LOOM_CAPI loom_status loom_device_memory_stats(const char* device, int64_t* live_bytes, int64_t* peak_bytes,
                                                int64_t* cached_bytes);
 LOOM_CAPI loom_status loom_set_float32_matmul_precision(const char* precision);
+/* GPU convolutions on cuDNN (non-zero, the default) or on loom's im2col + cuBLAS kernels (0). */
+LOOM_CAPI loom_status loom_set_cudnn_enabled(int32_t enabled);
 
 /* ---- layers and models ---- */
 /* type: Dense, Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Reshape, Dropout,
