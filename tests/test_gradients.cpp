@@ -67,6 +67,11 @@ void add_nn_specs(AddSpec& add) {
     add("conv2d_backprop_input", in_attrs, [=] { return std::vector<Tensor>{U(y), U(c.f)}; }, "");
     add("conv2d_backprop_filter", f_attrs, [=] { return std::vector<Tensor>{U(c.x), U(y)}; }, "");
   }
+  for (const char* act : {"relu", "sigmoid", "tanh"}) {
+    add("conv2d", {{"padding", std::string("same")}, {"activation", std::string(act)}}, [] {
+      return std::vector<Tensor>{U({1, 4, 4, 2}, -2, 2, "transposed"), U({3, 3, 2, 3}), U({3})};
+    }, act);
+  }
   for (const char* pad : {"valid", "same"}) {
     const Attrs pool{{"window", V{2, 2}}, {"strides", V{2, 1}}, {"padding", std::string(pad)}};
     add("max_pool2d", pool, [] { return std::vector<Tensor>{U({2, 4, 5, 3}, -2, 2, "transposed")}; }, pad);

@@ -10,6 +10,7 @@
 #include "loom/creation.hpp"
 #include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
+#include "ops/fused_activation.hpp"
 #include "ops/nn_geometry.hpp"
 #include "ops/op_utils.hpp"
 #include "ops/registry.hpp"
@@ -100,11 +101,12 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor& f = call.inputs[1];
   const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
   if (out[0].numel() == 0) return;
+  const std::string act = ops::fused_activation(call);
   const bool on_cudnn = cudnn_conv2d(geo, x, f, out[0]);
+  if (on_cudnn && call.inputs.size() == 2 && act == "linear") return;
   Tensor y = on_cudnn ? out[0] : im2col_conv2d(geo, x, f);
   if (call.inputs.size() == 3) y = y + call.inputs[2];
-  else if (on_cudnn) return;
-  detail::copy_into(out[0], y);
+  detail::copy_into(out[0], activation(y, act));
 }
 
 void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {

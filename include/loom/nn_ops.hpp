@@ -29,6 +29,9 @@ struct LOOM_API Conv2DOptions {
   int64_t groups = 1;  // groups == input channels: depthwise
   // "auto" lets oneDNN choose (Winograd for 3x3 where faster); "direct" forces direct.
   std::string algorithm = "auto";
+  // Applied to the output: linear, relu, sigmoid and tanh are fused into the convolution (a
+  // oneDNN post-op); other activations by name run after it.
+  std::string activation = "linear";
 };
 
 // x: (N, H, W, C_in); filter: (KH, KW, C_in / groups, C_out); bias: (C_out) or undefined.

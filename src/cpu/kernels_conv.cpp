@@ -4,7 +4,9 @@
 
 #include "cpu/loops.hpp"
 #include "cpu/onednn/onednn.hpp"
+#include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
+#include "ops/fused_activation.hpp"
 #include "ops/nn_geometry.hpp"
 #include "ops/registry.hpp"
 
@@ -262,13 +264,13 @@ ConvSetup conv_setup(const ops::Conv2DGeometry& geo, const Attrs& attrs, const c
 memory::desc any(const memory::dims& d) { return memory::desc(d, memory::data_type::f32, Tag::any); }
 
 
-dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool with_bias) {
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool with_bias, const std::string& act) {
   const auto d = with_bias
       ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s.src), any(s.wei),
                                         s.user_bias, any(s.dst), s.strides, s.dilates, s.pad_l, s.pad_r)
       : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s.src), any(s.wei),
                                         any(s.dst), s.strides, s.dilates, s.pad_l, s.pad_r);
-  return dnnl::convolution_forward::primitive_desc(d, onednn::attributes(), onednn::engine());
+  return dnnl::convolution_forward::primitive_desc(d, onednn::attributes(act), onednn::engine());
 }
 
 struct ForwardEntry {
@@ -277,11 +279,13 @@ struct ForwardEntry {
   std::shared_ptr<onednn::Reorder> src_in, wei_in, dst_out;
 };
 
-void onednn_forward(const ConvSetup& s, const Tensor& x, const Tensor& f, const Tensor* bias, const Tensor& y) {
+// y = act(conv(x, f) + bias), the activation fused as a post-op.
+void onednn_forward(const ConvSetup& s, const Tensor& x, const Tensor& f, const Tensor* bias, const std::string& act,
+                    const Tensor& y) {
   const bool with_bias = bias != nullptr;
-  auto e = onednn::cached<ForwardEntry>(onednn::key_prefix("conv_fwd") + s.key + (with_bias ? "b" : ""), [&] {
+  auto e = onednn::cached<ForwardEntry>(onednn::key_prefix("conv_fwd") + s.key + (with_bias ? "b" : "") + act, [&] {
     auto entry = std::make_shared<ForwardEntry>();
-    entry->pd = forward_pd(s, with_bias);
+    entry->pd = forward_pd(s, with_bias, act);
     entry->prim = dnnl::convolution_forward(entry->pd);
     entry->src_in = onednn::make_reorder(s.user_src, entry->pd.src_desc());
     entry->wei_in = onednn::make_reorder(s.user_wei, entry->pd.weights_desc());
@@ -311,7 +315,7 @@ void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f
     const auto d = dnnl::convolution_backward_data::desc(s.alg, any(s.src), any(s.wei), any(s.dst), s.strides,
                                                          s.dilates, s.pad_l, s.pad_r);
     entry->pd = dnnl::convolution_backward_data::primitive_desc(d, onednn::attributes(), onednn::engine(),
-                                                                forward_pd(s, false));
+                                                                forward_pd(s, false, "linear"));
     entry->prim = dnnl::convolution_backward_data(entry->pd);
     entry->dy_in = onednn::make_reorder(s.user_dst, entry->pd.diff_dst_desc());
     entry->wei_in = onednn::make_reorder(s.user_wei, entry->pd.weights_desc());
@@ -335,7 +339,7 @@ dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(const Con
     const auto d = dnnl::convolution_backward_weights::desc(alg, any(s.src), any(s.wei), any(s.dst), s.strides,
                                                             s.dilates, s.pad_l, s.pad_r);
     return dnnl::convolution_backward_weights::primitive_desc(d, onednn::attributes(), onednn::engine(),
-                                                              forward_pd(s, false));
+                                                              forward_pd(s, false, "linear"));
   };
   if (s.alg == dnnl::algorithm::convolution_auto) {
     try {
@@ -393,8 +397,13 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous(), f = call.inputs[1].contiguous();
   const Tensor bias = call.inputs.size() == 3 ? call.inputs[2].contiguous() : Tensor();
   const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
+  const std::string act = ops::fused_activation(call);
+  bool fused = false;
   run(geo, out[0],
-      [&] { onednn_forward(conv_setup(geo, call.attrs, call.name()), x, f, bias.defined() ? &bias : nullptr, out[0]); },
+      [&] {
+        onednn_forward(conv_setup(geo, call.attrs, call.name()), x, f, bias.defined() ? &bias : nullptr, act, out[0]);
+        fused = true;
+      },
       [&](auto tag) {
         using T = decltype(tag);
         gemm_forward<T>(Geo(geo), static_cast<const T*>(x.data_ptr()), static_cast<const T*>(f.data_ptr()),
@@ -407,6 +416,7 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
                              bias.defined() ? static_cast<const T*>(bias.data_ptr()) : nullptr,
                              static_cast<T*>(out[0].data_ptr()));
       });
+  if (!fused && act != "linear") detail::copy_into(out[0], activation(out[0], act));
 }
 
 // For stride 1, dx is a forward convolution of dy with the spatially flipped filter (input and
@@ -434,7 +444,7 @@ void backprop_input_via_forward(const ops::Conv2DGeometry& g, const Attrs& attrs
   t.win.pad_bottom = ek_h - 1 - g.win.pad_bottom;
   t.win.pad_left = ek_w - 1 - g.win.pad_left;
   t.win.pad_right = ek_w - 1 - g.win.pad_right;
-  onednn_forward(conv_setup(t, attrs, op), dy, flipped, nullptr, dx);
+  onednn_forward(conv_setup(t, attrs, op), dy, flipped, nullptr, "linear", dx);
 }
 
 void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {

@@ -24,15 +24,7 @@ void onednn_dense(const Tensor& x, const Tensor& kernel, const Tensor* bias, con
   const std::string key = onednn::key_prefix("dense") + onednn::dims_key({m, k, n}) + (bias ? "b" : "") + act;
   auto e = onednn::cached<DenseEntry>(key, [&] {
     auto entry = std::make_shared<DenseEntry>();
-    dnnl::primitive_attr attr = onednn::attributes();
-    if (act != "linear") {
-      dnnl::post_ops ops;
-      const auto alg = act == "relu" ? dnnl::algorithm::eltwise_relu
-                       : act == "sigmoid" ? dnnl::algorithm::eltwise_logistic
-                                          : dnnl::algorithm::eltwise_tanh;
-      ops.append_eltwise(1.0f, alg, 0.0f, 0.0f);
-      attr.set_post_ops(ops);
-    }
+    const dnnl::primitive_attr attr = onednn::attributes(act);
     const auto d = bias ? dnnl::matmul::desc(src, wei, bias_md, dst) : dnnl::matmul::desc(src, wei, dst);
     entry->pd = dnnl::matmul::primitive_desc(d, attr, onednn::engine());
     entry->prim = dnnl::matmul(entry->pd);

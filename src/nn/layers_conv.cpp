@@ -52,7 +52,8 @@ Tensor Conv2D::call(const Tensor& x, bool) {
   o.padding = Padding(options_.padding);
   o.dilations = options_.dilation_rate;
   o.groups = options_.groups;
-  return activation(conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), o), options_.activation);
+  o.activation = options_.activation;
+  return conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), o);
 }
 
 Shape Conv2D::compute_output_shape(const Shape& s) {

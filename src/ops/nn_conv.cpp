@@ -1,6 +1,7 @@
 // conv2d and its two backward ops. Each backward op is differentiable with the others, so
 // second-order gradients of convolutions work (as TF's Conv2DBackpropInput/Filter).
 #include "loom/nn_ops.hpp"
+#include "ops/fused_activation.hpp"
 #include "ops/nn_geometry.hpp"
 #include "ops/op_utils.hpp"
 
@@ -23,6 +24,7 @@ Shape shape_attr(const OpCall& call, const char* name) {
 
 std::vector<TensorMeta> infer_conv2d(const OpCall& call) {
   ops::require_same_dtype(call);
+  ops::fused_activation(call);
   const Tensor& x = call.inputs[0];
   const auto g = ops::conv2d_geometry(x.shape(), call.inputs[1].shape(), call.attrs, call.name());
   if (call.inputs.size() == 3 && call.inputs[2].shape() != Shape{g.c_out}) {
@@ -46,11 +48,12 @@ std::vector<TensorMeta> infer_backprop_filter(const OpCall& call) {
   return {TensorMeta{filter, call.inputs[0].dtype()}};
 }
 
-// The convolution attributes of a call, without the backward ops' shape attributes.
+// The convolution attributes of a call, without the backward ops' shape attributes and without
+// conv2d's activation (the gradients are of the linear convolution).
 Attrs conv_attrs(const Attrs& attrs) {
   Attrs out;
   for (const auto& [name, value] : attrs.items()) {
-    if (name != "input_shape" && name != "filter_shape") out.set(name, value);
+    if (name != "input_shape" && name != "filter_shape" && name != "activation") out.set(name, value);
   }
   return out;
 }
@@ -77,7 +80,7 @@ Tensor conv_no_bias(const Tensor& x, const Tensor& filter, const Attrs& attrs) {
 std::vector<Tensor> grad_conv2d(const GradCall& g) {
   const Tensor& x = g.inputs[0];
   const Tensor& f = g.inputs[1];
-  const Tensor& dy = g.grads[0];
+  const Tensor dy = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", "linear", g.name()));
   std::vector<Tensor> out(g.inputs.size());
   if (g.needs[0]) out[0] = backprop_input(dy, f, x.shape(), g.attrs);
   if (g.needs[1]) out[1] = backprop_filter(x, dy, f.shape(), g.attrs);
@@ -118,9 +121,10 @@ OpBuilder conv_op(const char* name, int min_inputs, int max_inputs) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_conv) {
-  conv_op("conv2d", 2, 3).infer(infer_conv2d).grad(grad_conv2d)
-      .doc("2-D convolution: x NHWC, filter HWIO (I = C_in / groups), optional bias; padding "
-           "\"same\"/\"valid\"/\"explicit\" (explicit_paddings = top, bottom, left, right)");
+  conv_op("conv2d", 2, 3).attr("activation", AttrType::String).infer(infer_conv2d).grad(grad_conv2d)
+      .saves(true, true)
+      .doc("2-D convolution: x NHWC, filter HWIO (I = C_in / groups), optional bias, then linear/relu/sigmoid/tanh; "
+           "padding \"same\"/\"valid\"/\"explicit\" (explicit_paddings = top, bottom, left, right)");
   conv_op("conv2d_backprop_input", 2, 2).attr("input_shape", AttrType::IntList, true)
       .infer(infer_backprop_input).grad(grad_backprop_input)
       .doc("gradient of conv2d with respect to its input: (dy, filter) -> dx");
@@ -136,6 +140,12 @@ Tensor conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, const C
   attrs.set("dilations", o.dilations);
   attrs.set("groups", o.groups);
   attrs.set("algorithm", o.algorithm);
+  if (!ops::fusable_activation(o.activation)) {
+    Conv2DOptions linear = o;
+    linear.activation = "linear";
+    return activation(conv2d(x, filter, bias, linear), o.activation);
+  }
+  if (o.activation != "linear") attrs.set("activation", o.activation);
   return bias.defined() ? dispatch1(op, {x, filter, bias}, attrs) : dispatch1(op, {x, filter}, attrs);
 }
 

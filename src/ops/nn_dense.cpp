@@ -1,25 +1,18 @@
 // dense: x @ kernel + bias, then an activation, as one op so that a backend can fuse it (oneDNN
 // matmul with a bias and an eltwise post-op on the CPU). Its gradient is written with ops.
 #include "loom/nn_ops.hpp"
+#include "ops/fused_activation.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {
 namespace {
-
-bool fusable(const std::string& act) {
-  return act == "linear" || act == "relu" || act == "sigmoid" || act == "tanh";
-}
 
 std::vector<TensorMeta> infer_dense(const OpCall& call) {
   ops::require_same_dtype(call);
   ops::require_dtype_in(call, 0, kFloatTypes);
   const Tensor& x = call.inputs[0];
   const Tensor& kernel = call.inputs[1];
-  const std::string act = call.attrs.get_string("activation", "linear", call.name());
-  if (!fusable(act)) {
-    throw InvalidArgument(ops::op_prefix(call) + "activation must be linear, relu, sigmoid or tanh, got '" + act +
-                          "' (apply other activations after dense)");
-  }
+  ops::fused_activation(call);
   if (x.rank() < 1 || kernel.rank() != 2 || x.shape().back() != kernel.shape()[0]) {
     throw ShapeError(ops::op_prefix(call) + "input " + x.shape().str() + " does not match kernel " +
                      kernel.shape().str() + " (need x (..., K) and kernel (K, units))");
@@ -33,17 +26,9 @@ std::vector<TensorMeta> infer_dense(const OpCall& call) {
   return {TensorMeta{out, x.dtype()}};
 }
 
-// The pre-activation gradient from the output (relu' = y > 0, sigmoid' = y(1-y), tanh' = 1-y^2).
-Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& act) {
-  if (act == "relu") return g * cast(y > zeros_like(y), y.dtype());
-  if (act == "sigmoid") return g * (y * (1.0 - y));
-  if (act == "tanh") return g * (1.0 - y * y);
-  return g;
-}
-
 std::vector<Tensor> grad_dense(const GradCall& g) {
   const Tensor &x = g.inputs[0], &kernel = g.inputs[1];
-  const Tensor dz = pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", "linear", g.name()));
+  const Tensor dz = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", "linear", g.name()));
   const int64_t k = kernel.shape()[0], units = kernel.shape()[1];
   std::vector<Tensor> out(g.inputs.size());
   if (g.needs[0]) out[0] = matmul(dz, kernel, false, true);
@@ -62,7 +47,7 @@ LOOM_REGISTER_OPS(nn_dense) {
 
 Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, const std::string& act) {
   static const OpDef& op = find_op("dense");
-  if (!fusable(act)) return activation(dense(x, kernel, bias, "linear"), act);
+  if (!ops::fusable_activation(act)) return activation(dense(x, kernel, bias, "linear"), act);
   const Attrs attrs{{"activation", act}};
   return bias.defined() ? dispatch1(op, {x, kernel, bias}, attrs) : dispatch1(op, {x, kernel}, attrs);
 }

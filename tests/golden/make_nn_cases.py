@@ -266,6 +266,16 @@ for dtype in ("float32", "float64"):
 add("dense", [randn(2, 3), randn(4, 5)], {}, error="ShapeError", message="does not match kernel")
 add("dense", [randn(2, 3), randn(3, 5)], {"activation": "gelu"}, error="InvalidArgument", message="activation must be")
 
+# ---- conv2d with a fused activation (appended, so the cases above keep their random values) ----
+for dtype in ("float32", "float64"):
+    for act, fn in (("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        x, f, b = randn(2, 5, 5, 3, dtype=dtype), randn(3, 3, 3, 4, dtype=dtype), randn(4, dtype=dtype)
+        y = fn(F.conv2d(nchw(x), oihw(f), torch.from_numpy(b), padding=1))
+        add("conv2d", [x, f, b], {"padding": "same", "activation": act}, outputs=[nhwc(y)],
+            tol=[2e-4, 2e-5] if dtype == "float32" else None)
+add("conv2d", [randn(1, 4, 4, 3), randn(3, 3, 3, 4)], {"activation": "gelu"}, error="InvalidArgument",
+    message="activation must be linear, relu, sigmoid or tanh")
+
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
 with open(out_path, "w") as f:
     json.dump({"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__, "cases": cases}, f,

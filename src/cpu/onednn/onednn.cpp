@@ -99,6 +99,18 @@ dnnl::primitive_attr attributes() {
   return attr;
 }
 
+dnnl::primitive_attr attributes(const std::string& activation) {
+  dnnl::primitive_attr attr = attributes();
+  if (activation == "linear") return attr;
+  const auto alg = activation == "relu"      ? dnnl::algorithm::eltwise_relu
+                   : activation == "sigmoid" ? dnnl::algorithm::eltwise_logistic
+                                             : dnnl::algorithm::eltwise_tanh;
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.0f, alg, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+  return attr;
+}
+
 void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, dnnl::memory> args) {
   const dnnl::memory::desc need = pd.scratchpad_desc();

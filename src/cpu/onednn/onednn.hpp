@@ -38,6 +38,8 @@ std::string dims_key(const dnnl::memory::dims& dims);
 // shared by all primitives and ties each primitive to the thread that created it; loom runs
 // cached primitives from any thread (concurrent predict), so every execution brings its own.
 dnnl::primitive_attr attributes();
+// The same with a fused activation ("linear", "relu", "sigmoid" or "tanh") as an eltwise post-op.
+dnnl::primitive_attr attributes(const std::string& activation);
 // Runs a primitive with its scratchpad (if it needs one) and waits for it.
 void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, dnnl::memory> args);
