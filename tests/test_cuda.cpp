@@ -21,20 +21,6 @@ bool gpu_available() { return !list_physical_devices("GPU").empty(); }
                     "or no GPU/driver); bench/gpu_check.sh runs these on a GPU";               \
   }
 
-Attrs attrs_of(const nlohmann::json& j) {
-  Attrs attrs;
-  for (const auto& [key, v] : j.items()) {
-    if (v.is_boolean()) attrs.set(key, v.get<bool>());
-    else if (v.is_number_integer()) attrs.set(key, v.get<int64_t>());
-    else if (v.is_number()) attrs.set(key, v.get<double>());
-    else if (v.is_string()) attrs.set(key, v.get<std::string>());
-    else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
-      attrs.set(key, v.get<std::vector<int64_t>>());
-    else attrs.set(key, v.get<std::vector<double>>());
-  }
-  return attrs;
-}
-
 TEST(Cuda, DevicesAreListedWithTheirFacts) {
   REQUIRE_GPU();
   const auto gpus = list_physical_devices("GPU");
@@ -58,12 +44,12 @@ TEST(Cuda, GoldenCasesMatchOnTheGpu) {
     std::vector<Tensor> inputs;
     for (const auto& in : c.at("inputs")) inputs.push_back(tensor_from_json(in));
     if (c.contains("error")) {
-      EXPECT_THROW(call_op(op, inputs, attrs_of(c.at("attrs"))), Error);
+      EXPECT_THROW(call_op(op, inputs, attrs_from_json(c.at("attrs"))), Error);
       continue;
     }
     std::vector<Tensor> outputs;
     try {
-      outputs = call_op(op, inputs, attrs_of(c.at("attrs")));
+      outputs = call_op(op, inputs, attrs_from_json(c.at("attrs")));
     } catch (const Error& e) {
       ADD_FAILURE() << e.what();
       continue;

@@ -27,20 +27,6 @@ ErrorCode code_of(const std::string& name) {
   return codes.at(name);
 }
 
-Attrs attrs_from_json(const nlohmann::json& j) {
-  Attrs attrs;
-  for (const auto& [key, v] : j.items()) {
-    if (v.is_boolean()) attrs.set(key, v.get<bool>());
-    else if (v.is_number_integer()) attrs.set(key, v.get<int64_t>());
-    else if (v.is_number()) attrs.set(key, v.get<double>());
-    else if (v.is_string()) attrs.set(key, v.get<std::string>());
-    else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
-      attrs.set(key, v.get<std::vector<int64_t>>());
-    else attrs.set(key, v.get<std::vector<double>>());
-  }
-  return attrs;
-}
-
 std::vector<std::string> ops_with_cases() {
   std::set<std::string> names;
   for (const auto& c : golden_cases()) names.insert(c.at("op").get<std::string>());

@@ -1,5 +1,6 @@
 #include "support/test_support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -45,6 +46,20 @@ Tensor with_layout(const Tensor& t, const std::string& layout) {
     return doubled.index(idx);
   }
   throw InvalidArgument("unknown layout " + layout);
+}
+
+Attrs attrs_from_json(const nlohmann::json& j) {
+  Attrs attrs;
+  for (const auto& [key, v] : j.items()) {
+    if (v.is_boolean()) attrs.set(key, v.get<bool>());
+    else if (v.is_number_integer()) attrs.set(key, v.get<int64_t>());
+    else if (v.is_number()) attrs.set(key, v.get<double>());
+    else if (v.is_string()) attrs.set(key, v.get<std::string>());
+    else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
+      attrs.set(key, v.get<std::vector<int64_t>>());
+    else attrs.set(key, v.get<std::vector<double>>());
+  }
+  return attrs;
 }
 
 const nlohmann::json& golden_cases() {

@@ -19,6 +19,9 @@ Tensor tensor_from_json(const nlohmann::json& j);
 // of a transposed copy) or "strided" (every second element of a buffer twice as long).
 Tensor with_layout(const Tensor& t, const std::string& layout);
 
+// The attributes of a golden record: JSON booleans, integers, numbers, strings and lists.
+Attrs attrs_from_json(const nlohmann::json& j);
+
 // All golden forward cases: op_cases.json (NumPy) and nn_cases.json (PyTorch), parsed once.
 const nlohmann::json& golden_cases();
 
