@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -27,7 +28,7 @@ struct Args {
   std::string optimizer = "adam";
   double lr = -1;  // default per optimizer
   int threads = 0;
-  std::string json, save = "fashion_mnist.safetensors";
+  std::string json, save = "runs/fashion_mnist.safetensors";  // runs/ is gitignored
   int64_t limit = 0;  // use only the first N training examples (0: all)
   uint64_t seed = 42;
 };
@@ -113,8 +114,7 @@ std::shared_ptr<Sequential> build(const std::string& name) {
   usage("unknown model '" + name + "'");
 }
 
-Tensor images(const std::string& path) {  // uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]
-  const Tensor raw = data::read_idx(path);
+Tensor images(const Tensor& raw) {  // uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]
   return reshape(cast(raw, DType::Float32) / 255.0, {raw.dim(0), 28, 28, 1});
 }
 
@@ -125,10 +125,11 @@ int main(int argc, char** argv) {
   try {
     if (args.threads > 0) set_num_threads(args.threads);
     set_seed(args.seed);
-    Tensor x_train = images(args.data + "/train-images-idx3-ubyte.gz");
-    Tensor y_train = cast(data::read_idx(args.data + "/train-labels-idx1-ubyte.gz"), DType::Int64);
-    const Tensor x_test = images(args.data + "/t10k-images-idx3-ubyte.gz");
-    const Tensor y_test = cast(data::read_idx(args.data + "/t10k-labels-idx1-ubyte.gz"), DType::Int64);
+    const data::MnistData raw = data::load_mnist(args.data);  // plain or gzipped IDX files
+    Tensor x_train = images(raw.x_train);
+    Tensor y_train = cast(raw.y_train, DType::Int64);
+    const Tensor x_test = images(raw.x_test);
+    const Tensor y_test = cast(raw.y_test, DType::Int64);
     if (args.limit > 0 && args.limit < x_train.dim(0)) {
       x_train = x_train[{Slice(None, args.limit)}].contiguous();
       y_train = y_train[{Slice(None, args.limit)}].contiguous();
@@ -173,12 +174,14 @@ int main(int argc, char** argv) {
     report["test_acc"] = test_acc;
     report["seconds"] = total;
     if (!args.save.empty()) {
+      const std::filesystem::path parent = std::filesystem::path(args.save).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
       model->save_weights(args.save);
       std::printf("weights saved to %s\n", args.save.c_str());
     }
     if (!args.json.empty()) std::ofstream(args.json) << report.dump(2) << "\n";
     return 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // loom::Error, or the file system's errors for --save
     std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
     return 1;
   }

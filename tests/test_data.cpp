@@ -66,6 +66,30 @@ TEST(Idx, RoundTripPlainAndGzipAndErrors) {
   expect_error<IOError>([&] { data::read_idx(dir / "missing.idx"); }, "cannot open");
 }
 
+// load_mnist takes each of the four files plain or gzipped, as people have them on disk.
+TEST(Idx, LoadMnistTakesPlainAndGzippedFiles) {
+  TempDir dir;
+  const Tensor train_images = cast(reshape(range(3 * 28 * 28) % constant(int64_t{251}), {3, 28, 28}), DType::UInt8);
+  const Tensor train_labels = cast(constant(std::vector<int64_t>{7, 0, 9}), DType::UInt8);
+  const Tensor test_images = cast(reshape(range(2 * 28 * 28) % constant(int64_t{13}), {2, 28, 28}), DType::UInt8);
+  const Tensor test_labels = cast(constant(std::vector<int64_t>{4, 1}), DType::UInt8);
+  data::write_idx(dir / "train-images-idx3-ubyte", train_images);
+  data::write_idx(dir / "train-labels-idx1-ubyte.gz", train_labels);
+  data::write_idx(dir / "t10k-images-idx3-ubyte.gz", test_images);
+  data::write_idx(dir / "t10k-labels-idx1-ubyte", test_labels);
+  const data::MnistData d = data::load_mnist(dir.path.string());
+  expect_tensor_near(d.x_train, train_images, 0, 0);
+  expect_tensor_near(d.y_train, train_labels, 0, 0);
+  expect_tensor_near(d.x_test, test_images, 0, 0);
+  expect_tensor_near(d.y_test, test_labels, 0, 0);
+
+  fs::remove(dir / "t10k-labels-idx1-ubyte");
+  expect_error<IOError>([&] { data::load_mnist(dir.path.string()); },
+                        "neither '" + (dir / "t10k-labels-idx1-ubyte") + "' nor '" + (dir / "t10k-labels-idx1-ubyte") + ".gz' exists");
+  data::write_idx(dir / "t10k-labels-idx1-ubyte", cast(constant(std::vector<int64_t>{4, 1, 2}), DType::UInt8));
+  expect_error<IOError>([&] { data::load_mnist(dir.path.string()); }, "the test files in");
+}
+
 TEST(KFold, DisjointFoldsCoverEverything) {
   const auto [train, valid] = data::k_fold_indices(10, 5, 1);
   EXPECT_EQ(valid.to_vector<int64_t>(), (std::vector<int64_t>{2, 3}));

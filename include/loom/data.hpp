@@ -20,6 +20,16 @@ LOOM_API Tensor read_idx(const std::string& path);
 // Writes an IDX file (gzip when the path ends in ".gz"), atomically.
 LOOM_API void write_idx(const std::string& path, const Tensor& tensor);
 
+// The four splits of MNIST or Fashion-MNIST, as keras.datasets.fashion_mnist.load_data():
+// images uint8 (N, 28, 28), labels uint8 (N,).
+struct MnistData {
+  Tensor x_train, y_train, x_test, y_test;
+};
+// Reads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+// t10k-labels-idx1-ubyte from `dir`, each plain or gzipped (the same name ending in ".gz").
+// A missing file is an IOError naming both names it looked for.
+LOOM_API MnistData load_mnist(const std::string& dir);
+
 // A pipeline over examples (tuples of tensors sharing their first axis), as tf.data:
 // Dataset::from_tensors({x, y}).shuffle(seed).batch(32). Iterating yields elements (vectors of
 // tensors): examples, or batches after batch().

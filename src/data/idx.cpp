@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "io/files.hpp"
@@ -157,6 +158,37 @@ void write_idx(const std::string& path, const Tensor& tensor) {
   if (rc != Z_STREAM_END) throw InternalError("[write_idx] gzip compression failed");
   packed.resize(written);
   io::write_file_atomically(path, packed, "write_idx");
+}
+
+namespace {
+
+// `dir/name` when it exists, else `dir/name.gz`.
+std::string plain_or_gzipped(const std::string& dir, const std::string& name) {
+  const std::filesystem::path plain = std::filesystem::path(dir) / name;
+  std::error_code ec;
+  if (std::filesystem::exists(plain, ec)) return plain.string();
+  const std::string gzipped = plain.string() + ".gz";
+  if (std::filesystem::exists(gzipped, ec)) return gzipped;
+  throw IOError("[load_mnist] neither '" + plain.string() + "' nor '" + gzipped + "' exists");
+}
+
+}  // namespace
+
+MnistData load_mnist(const std::string& dir) {
+  MnistData d;
+  d.x_train = read_idx(plain_or_gzipped(dir, "train-images-idx3-ubyte"));
+  d.y_train = read_idx(plain_or_gzipped(dir, "train-labels-idx1-ubyte"));
+  d.x_test = read_idx(plain_or_gzipped(dir, "t10k-images-idx3-ubyte"));
+  d.y_test = read_idx(plain_or_gzipped(dir, "t10k-labels-idx1-ubyte"));
+  const auto check = [&](const Tensor& images, const Tensor& labels, const char* split) {
+    if (images.rank() != 3 || labels.rank() != 1 || images.dim(0) != labels.dim(0)) {
+      throw IOError(std::string("[load_mnist] the ") + split + " files in '" + dir + "' do not match: images " +
+                    images.shape().str() + ", labels " + labels.shape().str() + " (expected (N, rows, cols) and (N,))");
+    }
+  };
+  check(d.x_train, d.y_train, "training");
+  check(d.x_test, d.y_test, "test");
+  return d;
 }
 
 }  // namespace loom::data

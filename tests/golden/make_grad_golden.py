@@ -4,10 +4,10 @@ few composite functions that tests/test_grad_golden.cpp rebuilds from loom ops.
 
 Run with Debian's python3 (python3-torch): /usr/bin/python3 tests/golden/make_grad_golden.py
 """
-import json
 import os
 
 import torch
+from golden_json import write_cases
 
 torch.manual_seed(7)
 d = torch.float64
@@ -60,6 +60,5 @@ labels = torch.nn.functional.one_hot(torch.tensor([2, 0, 1, 2]), 3).to(d)
 record("cross_entropy", cross_entropy, [leaf(4, 3, lo=-2, hi=2)], [labels])
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grad_golden.json")
-with open(path, "w") as f:
-    json.dump({"generator": "tests/golden/make_grad_golden.py", "torch": torch.__version__, "cases": cases}, f)
+write_cases(path, {"generator": "tests/golden/make_grad_golden.py", "torch": torch.__version__}, cases)
 print("wrote", path)

@@ -6,13 +6,13 @@ where PyTorch's definition differs from TF's (pooling with TF padding, Keras' ha
 Run with Debian's python3 (python3-torch): /usr/bin/python3 tests/golden/make_nn_cases.py
 Same record format as op_cases.json (see make_op_cases.py).
 """
-import json
 import math
 import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from golden_json import write_cases
 
 rng = np.random.default_rng(42)
 cases = []
@@ -277,7 +277,5 @@ add("conv2d", [randn(1, 4, 4, 3), randn(3, 3, 3, 4)], {"activation": "gelu"}, er
     message="activation must be linear, relu, sigmoid or tanh")
 
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
-with open(out_path, "w") as f:
-    json.dump({"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__, "cases": cases}, f,
-              separators=(",", ":"))
+write_cases(out_path, {"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__}, cases)
 print(f"wrote {len(cases)} cases to {out_path}")

@@ -7,11 +7,11 @@ outputs or the expected error class and a fragment of its message. The C++ harne
 (tests/test_op_cases.cpp) builds the inputs (layout "transposed"/"strided" gives non-contiguous
 views of the same values), calls the op through the registry and compares.
 """
-import json
 import math
 import os
 
 import numpy as np
+from golden_json import write_cases
 
 rng = np.random.default_rng(20261127)
 cases = []
@@ -406,7 +406,5 @@ add("add", [values((2,), "float32")], error="InvalidArgument", message="expects 
 add("no_such_op", [values((2,), "float32")], error="NotFoundError", message="unknown op")
 
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "op_cases.json")
-with open(out_path, "w") as f:
-    json.dump({"generator": "tests/golden/make_op_cases.py", "numpy": np.__version__, "cases": cases}, f,
-              separators=(",", ":"))
+write_cases(out_path, {"generator": "tests/golden/make_op_cases.py", "numpy": np.__version__}, cases)
 print(f"wrote {len(cases)} cases to {out_path}")
