@@ -20,11 +20,15 @@ scripts/install_deps.sh debootstrap
 
 # The Debian mirror of the host's apt sources (deb822 or one-line format).
 host_mirror() {
-  {
-    awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2> /dev/null
+  local uris
+  uris=$({
+    awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2> /dev/null || true
     awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' \
-      /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2> /dev/null
-  } | grep -m1 -E '/debian/?$' || echo http://deb.debian.org/debian
+      /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2> /dev/null || true
+  })
+  local mirror
+  mirror=$(grep -E '/debian/?$' <<< "$uris" | sed -n 1p || true)
+  echo "${mirror:-http://deb.debian.org/debian}"
 }
 
 work=$(mktemp -d /var/tmp/loom-fresh.XXXXXX)
