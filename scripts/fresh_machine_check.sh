@@ -35,7 +35,11 @@ work=$(mktemp -d /var/tmp/loom-fresh.XXXXXX)
 root=$work/root
 mounts=()
 cleanup() {
-  local i busy=0
+  local i busy=0 process
+  # Processes still running inside the root (the check was interrupted) hold its mounts.
+  for process in /proc/[0-9]*; do
+    [ "$(readlink "$process/root" 2> /dev/null)" = "$root" ] && kill -9 "${process#/proc/}" 2> /dev/null
+  done
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     umount "${mounts[i]}" 2> /dev/null || umount -l "${mounts[i]}" || busy=1
   done

@@ -4,7 +4,7 @@
 # ending in the test accuracy. Extra arguments go to fashion_mnist (e.g. --model lenet --epochs 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh nodejs npm
+scripts/install_deps.sh
 scripts/build.sh
 scripts/fetch_fashion_mnist.sh data/fashion-mnist
 build/examples/fashion_mnist --data data/fashion-mnist "$@"
