@@ -58,7 +58,7 @@ TEST(Random, UniformRangeAndStatistics) {
   }
   for (int c : counts) EXPECT_NEAR(c, 1000, 150);
   expect_error<InvalidArgument>([] { random_uniform({2}, 1.0, 1.0); }, "[random_uniform] minval");
-  expect_error<DTypeError>([] { random_normal({2}, 0, 1, DType::Int32); }, "[random_normal] dtype must be float32 or float64");
+  expect_error<DTypeError>([] { random_normal({2}, 0, 1, DType::Int32); }, "[random_normal] cannot make dtype int32 (supported: float32, float64)");
 }
 
 TEST(Random, TruncatedNormalStaysWithinTwoStddev) {

@@ -62,7 +62,7 @@ __global__ void scatter_rows(const T* updates, const int64_t* idx, T* out, int64
 
 void gather_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor params = call.inputs[0].contiguous();
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), params.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), params.rank(), call.name());
   const int64_t dim = params.shape()[static_cast<size_t>(axis)];
   const Tensor idx = checked_indices(call, call.inputs[1], dim);
   int64_t outer = 1, inner = 1;
@@ -81,7 +81,7 @@ void gather_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 void scatter_add_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor updates = call.inputs[0].contiguous();
-  const int64_t axis = call.attrs.get_int("axis", 0, call.name());
+  const int64_t axis = call.attrs.get_int("axis", call.name());
   const int64_t dim = call.attrs.get_int("dim_size", call.name());
   const Tensor idx = checked_indices(call, call.inputs[1], dim);
   int64_t outer = 1, inner = 1;
@@ -168,7 +168,7 @@ struct Uniform {
 };
 
 void fill_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double value = call.attrs.get_float("value", 0.0, call.name());
+  const double value = call.attrs.get_float("value", call.name());
   visit_device(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     launch_generate<T>(call.name(), out[0], Constant<T>{convert<T>(value)});
@@ -176,7 +176,7 @@ void fill_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }
 
 void range_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double start = call.attrs.get_float("start", call.name()), delta = call.attrs.get_float("delta", 1.0, call.name());
+  const double start = call.attrs.get_float("start", call.name()), delta = call.attrs.get_float("delta", call.name());
   visit_device(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     launch_generate<T>(call.name(), out[0], Arange<T>{start, delta});
@@ -187,13 +187,13 @@ uint64_t seed_of(const OpCall& call) { return static_cast<uint64_t>(call.attrs.g
 
 template <template <class> class Gen>
 void normal_like_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double mean = call.attrs.get_float("mean", 0.0, call.name()), stddev = call.attrs.get_float("stddev", 1.0, call.name());
+  const double mean = call.attrs.get_float("mean", call.name()), stddev = call.attrs.get_float("stddev", call.name());
   if (out[0].dtype() == DType::Float64) launch_generate<double>(call.name(), out[0], Gen<double>{seed_of(call), mean, stddev});
   else launch_generate<float>(call.name(), out[0], Gen<float>{seed_of(call), mean, stddev});
 }
 
 void uniform_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double lo = call.attrs.get_float("minval", 0.0, call.name()), hi = call.attrs.get_float("maxval", 1.0, call.name());
+  const double lo = call.attrs.get_float("minval", call.name()), hi = call.attrs.get_float("maxval", call.name());
   const uint64_t seed = seed_of(call);
   switch (out[0].dtype()) {
     case DType::Float64: launch_generate<double>(call.name(), out[0], Uniform<double>{seed, lo, hi}); break;

@@ -85,8 +85,8 @@ __global__ void integer_matmul(const T* a, const T* b, T* c, int64_t batches, in
 }
 
 void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const bool ta = call.attrs.get_bool("transpose_a", false, call.name());
-  const bool tb = call.attrs.get_bool("transpose_b", false, call.name());
+  const bool ta = call.attrs.get_bool("transpose_a", call.name());
+  const bool tb = call.attrs.get_bool("transpose_b", call.name());
   Tensor& c = out[0];
   const int64_t m = c.shape()[static_cast<size_t>(c.rank() - 2)], n = c.shape().back();
   const Shape batch(c.shape().data(), c.shape().size() - 2);

@@ -278,54 +278,6 @@ void avg_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
   check_launch(call.name());
 }
 
-// ---------------------------------------------------------------- written with ops
-void softmax_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const Tensor& x = call.inputs[0];
-  const std::vector<int64_t> axis{normalize_axis(call.attrs.get_int("axis", -1, call.name()), x.rank(), call.name())};
-  const Tensor z = x - reduce_max(x, axis, true);
-  const Tensor e = exp(z);
-  const Tensor s = reduce_sum(e, axis, true);
-  detail::copy_into(out[0], call.op.name == "log_softmax" ? z - log(s) : e / s);
-}
-
-std::vector<int64_t> stat_axes(const Tensor& x) {
-  std::vector<int64_t> axes;
-  for (int i = 0; i + 1 < x.rank(); ++i) axes.push_back(i);
-  return axes;
-}
-
-void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const Tensor& x = call.inputs[0];
-  const double eps = call.attrs.get_float("epsilon", 1e-3, call.name());
-  const auto axes = stat_axes(x);
-  const Tensor mean = reduce_mean(x, axes);
-  const Tensor centered = x - mean;
-  const Tensor var = reduce_mean(square(centered), axes);
-  detail::copy_into(out[0], centered * (call.inputs[1] * rsqrt(var + eps)) + call.inputs[2]);
-  detail::copy_into(out[1], mean);
-  detail::copy_into(out[2], var);
-}
-
-void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const Tensor &dy = call.inputs[0], &x = call.inputs[1], &gamma = call.inputs[2], &mean = call.inputs[3], &var = call.inputs[4];
-  const double eps = call.attrs.get_float("epsilon", 1e-3, call.name());
-  const auto axes = stat_axes(x);
-  const double m = static_cast<double>(x.numel() / std::max<int64_t>(x.shape().back(), 1));
-  const Tensor inv_std = rsqrt(var + eps);
-  const Tensor xhat = (x - mean) * inv_std;
-  const Tensor dbeta = reduce_sum(dy, axes);
-  const Tensor dgamma = reduce_sum(dy * xhat, axes);
-  detail::copy_into(out[0], gamma * inv_std / m * (dy * m - dbeta - xhat * dgamma));
-  detail::copy_into(out[1], dgamma);
-  detail::copy_into(out[2], dbeta);
-}
-
-void dense_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  Tensor y = matmul(call.inputs[0], call.inputs[1]);
-  if (call.inputs.size() == 3) y = y + call.inputs[2];
-  detail::copy_into(out[0], activation(y, call.attrs.get_string("activation", "linear", call.name())));
-}
-
 }  // namespace
 
 void register_nn_kernels() {
@@ -337,11 +289,6 @@ void register_nn_kernels() {
   register_kernel("max_pool2d_grad", gpu, max_pool_grad_kernel, kFloatTypes);
   register_kernel("avg_pool2d", gpu, avg_pool_kernel, kFloatTypes);
   register_kernel("avg_pool2d_grad", gpu, avg_pool_grad_kernel, kFloatTypes);
-  register_kernel("softmax", gpu, softmax_kernel, kFloatTypes);
-  register_kernel("log_softmax", gpu, softmax_kernel, kFloatTypes);
-  register_kernel("batch_norm", gpu, batch_norm_kernel, kFloatTypes);
-  register_kernel("batch_norm_grad", gpu, batch_norm_grad_kernel, kFloatTypes);
-  register_kernel("dense", gpu, dense_kernel, kFloatTypes);
 }
 
 }  // namespace loom::cuda

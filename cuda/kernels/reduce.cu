@@ -185,7 +185,7 @@ __global__ void arg_rows(const T* x, int64_t* out, int64_t outer, int64_t reduce
 
 template <bool IsMax>
 void arg_reduce(const OpCall& call, std::vector<Tensor>& out) {
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), call.inputs[0].rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), call.inputs[0].rank(), call.name());
   const Rows rows = as_rows(call.inputs[0], {axis});
   if (rows.outer == 0) return;
   visit_device(rows.x.dtype(), [&](auto tag) {

@@ -4,13 +4,19 @@
 
 namespace loom {
 
-// IEEE binary16 and bfloat16 storage types. Conversions round to nearest even.
+/// IEEE binary16 storage type (DType::Float16). Conversions round to nearest even.
+///
+/// A storage type only: convert to float for arithmetic.
 struct Half {
-  uint16_t bits = 0;
+  uint16_t bits = 0;  ///< The raw binary16 bits.
+  /// Positive zero.
   Half() = default;
+  /// `value` rounded to the nearest binary16 (overflow gives infinity).
   explicit Half(float value) : bits(from_float(value)) {}
+  /// The exact float value.
   explicit operator float() const { return to_float(bits); }
 
+  /// The binary16 bits nearest to `value` (round to nearest even; NaN stays NaN).
   static uint16_t from_float(float value) {
     uint32_t x;
     std::memcpy(&x, &value, 4);
@@ -36,6 +42,7 @@ struct Half {
     return static_cast<uint16_t>(sign | half);
   }
 
+  /// The float value of binary16 bits `h` (exact, subnormals included).
   static float to_float(uint16_t h) {
     const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;
@@ -63,12 +70,19 @@ struct Half {
   }
 };
 
+/// bfloat16 storage type (DType::BFloat16): the top 16 bits of a float32.
+///
+/// Conversions round to nearest even. A storage type only: convert to float for arithmetic.
 struct BFloat16 {
-  uint16_t bits = 0;
+  uint16_t bits = 0;  ///< The raw bfloat16 bits.
+  /// Positive zero.
   BFloat16() = default;
+  /// `value` rounded to the nearest bfloat16.
   explicit BFloat16(float value) : bits(from_float(value)) {}
+  /// The exact float value.
   explicit operator float() const { return to_float(bits); }
 
+  /// The bfloat16 bits nearest to `value` (round to nearest even; NaN stays a quiet NaN).
   static uint16_t from_float(float value) {
     uint32_t x;
     std::memcpy(&x, &value, 4);
@@ -76,6 +90,7 @@ struct BFloat16 {
     x += 0x7fffu + ((x >> 16) & 1u);
     return static_cast<uint16_t>(x >> 16);
   }
+  /// The float value of bfloat16 bits `b` (exact).
   static float to_float(uint16_t b) {
     const uint32_t x = static_cast<uint32_t>(b) << 16;
     float f;

@@ -7,6 +7,7 @@
 #include "loom/error.hpp"
 #include "loom/io.hpp"
 #include "loom/nn_ops.hpp"
+#include "loom/op_schema.hpp"
 #include "loom/ops.hpp"
 #include "loom/shape.hpp"
 #include "loom/tape.hpp"

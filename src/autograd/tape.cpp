@@ -376,7 +376,7 @@ std::vector<Tensor> custom_gradient(
 }
 
 LOOM_REGISTER_OPS(custom_gradient) {
-  define_op("custom_gradient").inputs(0, -1).internal()
+  define_op("custom_gradient").variadic_input("inputs", 0).variadic_outputs("outputs").internal()
       .forward([](const OpCall& call) -> std::vector<Tensor> {
         throw InvalidArgument(std::string("[") + call.name() +
                               "] is recorded by loom::custom_gradient and cannot be called");

@@ -251,7 +251,7 @@ ConvSetup conv_setup(const ops::Conv2DGeometry& geo, const Attrs& attrs, const c
   s.user_dst = memory::desc(s.dst, f32, Tag::nhwc);
   s.user_wei = memory::desc(s.wei, f32, g.G == 1 ? Tag::hwio : Tag::hwigo);
   s.user_bias = memory::desc(s.bias, f32, Tag::a);
-  const std::string alg = attrs.get_string("algorithm", "auto", op);
+  const std::string alg = attrs.get_string("algorithm", op);
   if (alg != "auto" && alg != "direct") {
     throw InvalidArgument(std::string("[") + op + "] algorithm must be \"auto\" or \"direct\", got '" + alg + "'");
   }

@@ -37,7 +37,7 @@ void generate(Tensor& out, int64_t grain, F f) {
 }
 
 void fill_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double value = call.attrs.get_float("value", 0.0, call.name());
+  const double value = call.attrs.get_float("value", call.name());
   visit_all(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = from_double<T>(value);
@@ -47,7 +47,7 @@ void fill_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 void range_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const double start = call.attrs.get_float("start", call.name());
-  const double delta = call.attrs.get_float("delta", 1.0, call.name());
+  const double delta = call.attrs.get_float("delta", call.name());
   visit_numeric(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     generate<T>(out[0], kCheapGrain, [=](int64_t i) { return from_double<T>(start + static_cast<double>(i) * delta); });
@@ -59,8 +59,8 @@ uint64_t seed_of(const OpCall& call) {
 }
 
 void random_normal_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double mean = call.attrs.get_float("mean", 0.0, call.name());
-  const double stddev = call.attrs.get_float("stddev", 1.0, call.name());
+  const double mean = call.attrs.get_float("mean", call.name());
+  const double stddev = call.attrs.get_float("stddev", call.name());
   const uint64_t seed = seed_of(call);
   visit_float(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -71,8 +71,8 @@ void random_normal_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }
 
 void truncated_normal_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double mean = call.attrs.get_float("mean", 0.0, call.name());
-  const double stddev = call.attrs.get_float("stddev", 1.0, call.name());
+  const double mean = call.attrs.get_float("mean", call.name());
+  const double stddev = call.attrs.get_float("stddev", call.name());
   const uint64_t seed = seed_of(call);
   visit_float(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -83,8 +83,8 @@ void truncated_normal_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }
 
 void random_uniform_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const double lo = call.attrs.get_float("minval", 0.0, call.name());
-  const double hi = call.attrs.get_float("maxval", 1.0, call.name());
+  const double lo = call.attrs.get_float("minval", call.name());
+  const double hi = call.attrs.get_float("maxval", call.name());
   const uint64_t seed = seed_of(call);
   visit_numeric(out[0].dtype(), [&](auto tag) {
     using T = decltype(tag);

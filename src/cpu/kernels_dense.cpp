@@ -40,7 +40,7 @@ void onednn_dense(const Tensor& x, const Tensor& kernel, const Tensor* bias, con
 void dense_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous(), kernel = call.inputs[1].contiguous();
   const Tensor bias = call.inputs.size() == 3 ? call.inputs[2].contiguous() : Tensor();
-  const std::string act = call.attrs.get_string("activation", "linear", call.name());
+  const std::string act = call.attrs.get_string("activation", call.name());
   if (out[0].numel() == 0) return;
   if (x.dtype() == DType::Float32 && x.numel() > 0) {
     try {

@@ -24,7 +24,7 @@ std::vector<int64_t> checked_indices(const OpCall& call, const Tensor& indices, 
 
 void gather_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor params = call.inputs[0].contiguous();
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), params.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), params.rank(), call.name());
   const int64_t dim = params.shape()[static_cast<size_t>(axis)];
   const auto idx = checked_indices(call, call.inputs[1], dim);
   if (out[0].numel() == 0) return;  // indices checked; nothing to copy (and no buffers)
@@ -48,7 +48,7 @@ void gather_kernel(const OpCall& call, std::vector<Tensor>& out) {
 void scatter_add_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor updates = call.inputs[0].contiguous();
   const Tensor& indices = call.inputs[1];
-  const int64_t axis = call.attrs.get_int("axis", 0, call.name());
+  const int64_t axis = call.attrs.get_int("axis", call.name());
   const int64_t dim = call.attrs.get_int("dim_size", call.name());
   const auto idx = checked_indices(call, indices, dim);
   int64_t outer = 1, inner = 1;

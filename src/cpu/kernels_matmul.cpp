@@ -80,8 +80,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
 
 void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
   Tensor a = call.inputs[0], b = call.inputs[1];
-  bool ta = call.attrs.get_bool("transpose_a", false, call.name());
-  bool tb = call.attrs.get_bool("transpose_b", false, call.name());
+  bool ta = call.attrs.get_bool("transpose_a", call.name());
+  bool tb = call.attrs.get_bool("transpose_b", call.name());
   Tensor& c = out[0];
   const int64_t m = c.shape()[static_cast<size_t>(c.rank() - 2)];
   const int64_t n = c.shape()[static_cast<size_t>(c.rank() - 1)];

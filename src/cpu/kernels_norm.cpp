@@ -31,7 +31,7 @@ std::vector<double> channel_sums(int64_t rows, int64_t C, F&& f) {
 void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous();
   const Tensor gamma_t = call.inputs[1].contiguous(), beta_t = call.inputs[2].contiguous();
-  const double eps = call.attrs.get_float("epsilon", 1e-3, call.name());
+  const double eps = call.attrs.get_float("epsilon", call.name());
   const int64_t C = x.shape().back(), rows = C ? x.numel() / C : 0;
   visit_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -80,7 +80,7 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor dy = call.inputs[0].contiguous(), x = call.inputs[1].contiguous();
   const Tensor gamma_t = call.inputs[2].contiguous(), mean_t = call.inputs[3].contiguous();
   const Tensor var_t = call.inputs[4].contiguous();
-  const double eps = call.attrs.get_float("epsilon", 1e-3, call.name());
+  const double eps = call.attrs.get_float("epsilon", call.name());
   const int64_t C = x.shape().back(), rows = C ? x.numel() / C : 0;
   visit_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -183,7 +183,7 @@ void logic_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
 template <bool IsMax>
 void arg_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous();
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), x.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), x.rank(), call.name());
   int64_t K0 = 1, K1 = 1;
   for (int i = 0; i < axis; ++i) K0 *= x.shape()[i];
   for (int i = axis + 1; i < x.rank(); ++i) K1 *= x.shape()[i];

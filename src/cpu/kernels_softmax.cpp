@@ -11,7 +11,7 @@ namespace {
 template <bool Log>
 void softmax_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor& x = call.inputs[0];
-  const int axis = normalize_axis(call.attrs.get_int("axis", -1, call.name()), x.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), x.rank(), call.name());
   // Rows are contiguous when the axis is last; otherwise work on a transposed copy.
   std::vector<int64_t> perm;
   for (int i = 0; i < x.rank(); ++i) {

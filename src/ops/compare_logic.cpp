@@ -4,15 +4,7 @@
 namespace loom {
 namespace {
 
-std::vector<TensorMeta> infer_logical(const OpCall& call) {
-  for (size_t i = 0; i < call.inputs.size(); ++i) {
-    ops::require_dtype_in(call, i, mask_of({DType::Bool}));
-  }
-  return ops::infer_broadcast_bool(call);
-}
-
 std::vector<TensorMeta> infer_where(const OpCall& call) {
-  ops::require_dtype_in(call, 0, mask_of({DType::Bool}));
   const Tensor& x = call.inputs[1];
   const Tensor& y = call.inputs[2];
   if (x.dtype() != y.dtype()) {
@@ -36,12 +28,16 @@ std::vector<Tensor> grad_where(const GradCall& g) {
 
 LOOM_REGISTER_OPS(compare_logic) {
   for (const char* name : {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}) {
-    define_op(name).inputs(2).infer(ops::infer_broadcast_bool).doc("elementwise comparison -> bool");
+    define_op(name).inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes | kBoolType).infer(ops::infer_broadcast_bool)
+        .doc("elementwise comparison -> bool");
   }
-  define_op("logical_and").inputs(2).infer(infer_logical).doc("a && b on bool tensors");
-  define_op("logical_or").inputs(2).infer(infer_logical).doc("a || b on bool tensors");
-  define_op("logical_not").inputs(1).infer(infer_logical).doc("!x on a bool tensor");
-  define_op("where").inputs(3).infer(infer_where).grad(grad_where).nondiff({0})
+  define_op("logical_and").inputs({"a", "b"}).dtypes(kBoolType).infer(ops::infer_broadcast_bool)
+      .doc("a && b on bool tensors");
+  define_op("logical_or").inputs({"a", "b"}).dtypes(kBoolType).infer(ops::infer_broadcast_bool)
+      .doc("a || b on bool tensors");
+  define_op("logical_not").inputs({"x"}).dtypes(kBoolType).infer(ops::infer_broadcast_bool).doc("!x on a bool tensor");
+  define_op("where").inputs({"condition", "x", "y"}).input_dtypes(0, kBoolType).infer(infer_where).grad(grad_where)
+      .nondiff({0})
       .doc("condition ? x : y, elementwise with broadcasting");
 }
 

@@ -22,23 +22,17 @@ Shape shape_attr(const OpCall& call) {
 }
 
 std::vector<TensorMeta> infer_fill(const OpCall& call) {
-  return {TensorMeta{shape_attr(call), call.attrs.get_dtype("dtype", DType::Float32, call.name())}};
+  return {TensorMeta{shape_attr(call), call.attrs.get_dtype("dtype", call.name())}};
 }
 
 std::vector<TensorMeta> infer_random(const OpCall& call) {
-  const DType dtype = call.attrs.get_dtype("dtype", DType::Float32, call.name());
-  if (!is_floating(dtype) || dtype == DType::Float16 || dtype == DType::BFloat16) {
-    throw DTypeError(ops::op_prefix(call) + "dtype must be float32 or float64, got " +
-                     dtype_name(dtype));
-  }
-  if (!call.attrs.has("seed")) throw InvalidArgument(ops::op_prefix(call) + "missing seed");
-  return {TensorMeta{shape_attr(call), dtype}};
+  return {TensorMeta{shape_attr(call), call.attrs.get_dtype("dtype", call.name())}};
 }
 
 std::vector<TensorMeta> infer_random_uniform(const OpCall& call) {
-  const DType dtype = call.attrs.get_dtype("dtype", DType::Float32, call.name());
-  const double lo = call.attrs.get_float("minval", 0.0, call.name());
-  const double hi = call.attrs.get_float("maxval", 1.0, call.name());
+  const DType dtype = call.attrs.get_dtype("dtype", call.name());
+  const double lo = call.attrs.get_float("minval", call.name());
+  const double hi = call.attrs.get_float("maxval", call.name());
   if (!(lo < hi)) {
     throw InvalidArgument(ops::op_prefix(call) + "minval (" + std::to_string(lo) +
                           ") must be less than maxval (" + std::to_string(hi) + ")");
@@ -51,27 +45,28 @@ std::vector<TensorMeta> infer_random_uniform(const OpCall& call) {
                               dtype_name(dtype) + ", got " + std::to_string(v));
       }
     }
-    return {TensorMeta{shape_attr(call), dtype}};
   }
-  return infer_random(call);
+  return {TensorMeta{shape_attr(call), dtype}};
 }
 
 std::vector<TensorMeta> infer_range(const OpCall& call) {
   const double start = call.attrs.get_float("start", call.name());
   const double limit = call.attrs.get_float("limit", call.name());
-  const double delta = call.attrs.get_float("delta", 1.0, call.name());
+  const double delta = call.attrs.get_float("delta", call.name());
   if (delta == 0) throw InvalidArgument(ops::op_prefix(call) + "delta must not be 0");
   const double count = std::ceil((limit - start) / delta);
   if (!(count < 9.2e18)) throw InvalidArgument(ops::op_prefix(call) + "range is too large");
   return {TensorMeta{Shape{count > 0 ? static_cast<int64_t>(count) : 0},
-                     call.attrs.get_dtype("dtype", DType::Int64, call.name())}};
+                     call.attrs.get_dtype("dtype", call.name())}};
 }
 
-void creation_op(const char* name, InferFn infer, std::initializer_list<const char*> floats,
-                 const char* doc) {
+// An op without inputs that makes a tensor of `shape` and `dtype` (float32 unless given), with
+// float parameters that have defaults.
+void creation_op(const char* name, DTypeMask dtypes, InferFn infer,
+                 std::initializer_list<std::pair<const char*, double>> parameters, const char* doc) {
   OpBuilder b = define_op(name);
-  b.inputs(0).attr("shape", AttrType::IntList, true).attr("dtype", AttrType::DType);
-  for (const char* f : floats) b.attr(f, AttrType::Float);
+  b.dtypes(dtypes).attr("shape", AttrType::IntList, true).attr("dtype", DType::Float32);
+  for (const auto& [parameter, default_value] : parameters) b.attr(parameter, default_value);
   if (std::string(name) != "fill") b.attr("seed", AttrType::Int, true);
   b.infer(infer).doc(doc);
 }
@@ -80,7 +75,7 @@ std::vector<Tensor> forward_linspace(const OpCall& call) {
   const double start = call.attrs.get_float("start", call.name());
   const double stop = call.attrs.get_float("stop", call.name());
   const int64_t num = call.attrs.get_int("num", call.name());
-  const DType dtype = call.attrs.get_dtype("dtype", DType::Float32, call.name());
+  const DType dtype = call.attrs.get_dtype("dtype", call.name());
   if (num < 0) throw InvalidArgument(ops::op_prefix(call) + "num must be >= 0");
   if (!is_floating(dtype)) throw DTypeError(ops::op_prefix(call) + "dtype must be floating");
   const double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
@@ -94,7 +89,7 @@ std::vector<Tensor> forward_eye(const OpCall& call) {
   if (rows < 0 || cols < 0) throw InvalidArgument(ops::op_prefix(call) + "sizes must be >= 0");
   DeviceScope here(call.device);
   return {cast(equal(expand_dims(range(rows), 1), range(cols)),
-               call.attrs.get_dtype("dtype", DType::Float32, call.name()))};
+               call.attrs.get_dtype("dtype", call.name()))};
 }
 
 struct GlobalSeed {
@@ -125,23 +120,25 @@ Tensor random_op(const char* name, const Shape& shape, DType dtype, std::optiona
 }  // namespace
 
 LOOM_REGISTER_OPS(creation) {
-  creation_op("fill", infer_fill, {"value"}, "a tensor of `shape` filled with `value`");
-  creation_op("random_normal", infer_random, {"mean", "stddev"},
+  creation_op("fill", kAllTypes, infer_fill, {{"value", 0.0}}, "a tensor of `shape` filled with `value`");
+  creation_op("random_normal", kFloatTypes, infer_random, {{"mean", 0.0}, {"stddev", 1.0}},
               "normal values (Philox, Box-Muller); the same seed gives the same values");
-  creation_op("random_uniform", infer_random_uniform, {"minval", "maxval"},
+  creation_op("random_uniform", kFloatTypes | mask_of({DType::Int32, DType::Int64}), infer_random_uniform,
+              {{"minval", 0.0}, {"maxval", 1.0}},
               "uniform values in [minval, maxval); int32/int64 dtypes draw integers");
-  creation_op("truncated_normal", infer_random, {"mean", "stddev"},
+  creation_op("truncated_normal", kFloatTypes, infer_random, {{"mean", 0.0}, {"stddev", 1.0}},
               "normal values redrawn until within 2 stddev of the mean");
-  define_op("range").inputs(0).attr("start", AttrType::Float, true)
-      .attr("limit", AttrType::Float, true).attr("delta", AttrType::Float)
-      .attr("dtype", AttrType::DType).infer(infer_range)
+  define_op("range").dtypes(kNumeric).attr("start", AttrType::Float, true)
+      .attr("limit", AttrType::Float, true).attr("delta", 1.0)
+      .attr("dtype", DType::Int64).infer(infer_range)
       .doc("start, start + delta, ... up to (not including) limit");
-  define_op("linspace").inputs(0).attr("start", AttrType::Float, true)
+  define_op("linspace").dtypes(kFloatTypes | kHalfTypes).attr("start", AttrType::Float, true)
       .attr("stop", AttrType::Float, true).attr("num", AttrType::Int, true)
-      .attr("dtype", AttrType::DType).composite(forward_linspace)
+      .attr("dtype", DType::Float32).composite(forward_linspace)
       .no_gradient().doc("num evenly spaced values from start to stop (inclusive)");
-  define_op("eye").inputs(0).attr("rows", AttrType::Int, true).attr("cols", AttrType::Int)
-      .attr("dtype", AttrType::DType).composite(forward_eye).no_gradient().doc("identity matrix");
+  define_op("eye").attr("rows", AttrType::Int, true).attr("cols", AttrType::Int)
+      .attr("dtype", DType::Float32).composite(forward_eye).no_gradient()
+      .doc("identity matrix of rows x cols (cols defaults to rows)");
 }
 
 namespace {

@@ -25,11 +25,31 @@ void check_inputs(const OpDef& op, const std::vector<Tensor>& inputs) {
                           std::to_string(n));
   }
   for (int i = 0; i < n; ++i) {
-    if (!inputs[static_cast<size_t>(i)].defined()) {
-      throw InvalidArgument("[" + op.name + "] input " + std::to_string(i) +
-                            " is an empty tensor handle");
+    const Tensor& x = inputs[static_cast<size_t>(i)];
+    if (!x.defined()) {
+      throw InvalidArgument("[" + op.name + "] input " + std::to_string(i) + " ('" + op.input(static_cast<size_t>(i)).name +
+                            "') is an empty tensor handle");
+    }
+    // The op's own dtypes, the same on every device; a device may accept fewer (kernel_for).
+    const InputSpec& spec = op.input(static_cast<size_t>(i));
+    if (!(spec.dtypes & (1u << static_cast<int>(x.dtype())))) {
+      throw DTypeError("[" + op.name + "] input " + std::to_string(i) + " ('" + spec.name + "') has dtype " + dtype_name(x.dtype()) + ", which " + op.name +
+                       " does not support (supported: " + mask_names(spec.dtypes) + ")");
     }
   }
+}
+
+// The call's attributes with the op's defaults filled in for those it omits.
+const Attrs& with_defaults(const OpDef& op, const Attrs& attrs, Attrs& storage) {
+  const auto& defaults = op.defaults.items();
+  size_t i = 0;
+  while (i < defaults.size() && attrs.has(defaults[i].first)) ++i;
+  if (i == defaults.size()) return attrs;
+  storage = attrs;
+  for (; i < defaults.size(); ++i) {
+    if (!storage.has(defaults[i].first)) storage.set(defaults[i].first, defaults[i].second);
+  }
+  return storage;
 }
 
 // Unknown names, wrong types and missing required attributes fail here, once for all backends.
@@ -87,6 +107,11 @@ Device place(const OpDef& op, const std::vector<Tensor>& inputs, std::vector<Ten
   return first;
 }
 
+bool has_kernel(const OpDef& op, Device device, DType dtype) {
+  const KernelEntry& k = op.kernels[static_cast<size_t>(device.type)];
+  return k.fn && (k.dtypes & (1u << static_cast<int>(dtype)));
+}
+
 const KernelEntry& kernel_for(const OpDef& op, Device device, DType dtype) {
   const KernelEntry& k = op.kernels[static_cast<size_t>(device.type)];
   if (!k.fn) {
@@ -103,6 +128,10 @@ const KernelEntry& kernel_for(const OpDef& op, Device device, DType dtype) {
 std::vector<Tensor> run_kernel(const OpCall& call) {
   std::vector<TensorMeta> metas = call.op.infer(call);
   const DType dtype = call.inputs.empty() ? metas[0].dtype : call.inputs[0].dtype();
+  if (call.inputs.empty() && !(call.op.output_dtypes & (1u << static_cast<int>(dtype)))) {
+    throw DTypeError("[" + call.op.name + "] cannot make dtype " + dtype_name(dtype) + " (supported: " +
+                     mask_names(call.op.output_dtypes) + ")");
+  }
   const KernelEntry& k = kernel_for(call.op, call.device, dtype);
   std::vector<Tensor> outputs;
   outputs.reserve(metas.size());
@@ -117,14 +146,23 @@ std::vector<Tensor> run_kernel(const OpCall& call) {
 }  // namespace
 
 std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
-                             const Attrs& attrs) {
+                             const Attrs& given_attrs) {
   check_inputs(op, inputs);
-  if (!attrs.empty() || !op.attrs.empty()) check_attrs(op, attrs);
+  if (!given_attrs.empty() || !op.attrs.empty()) check_attrs(op, given_attrs);
+  Attrs storage;
+  const Attrs& attrs = with_defaults(op, given_attrs, storage);
   std::vector<Tensor> moved;
   const Device device = place(op, inputs, moved);
   const std::vector<Tensor>& args = moved.empty() ? inputs : moved;
   if (device.is_cpu()) detail::sync_thread_settings();
   const OpCall call{op, args, attrs, device};
+
+  // No kernel on this device for this dtype: the op's reference in terms of other ops, whose
+  // inner ops are dispatched (and recorded) one by one.
+  if (op.fallback && op.kind == OpKind::Kernel) {
+    const DType dtype = args.empty() ? attrs.get_dtype("dtype", op.name.c_str()) : args[0].dtype();
+    if (!has_kernel(op, device, dtype)) return op.fallback(call);
+  }
 
   std::vector<Tensor> outputs;
   switch (op.kind) {

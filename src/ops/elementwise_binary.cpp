@@ -64,10 +64,7 @@ std::vector<Tensor> forward_div(const OpCall& call) {
   static const OpDef& real_div = find_op("real_div");
   const Tensor& a = call.inputs[0];
   const Tensor& b = call.inputs[1];
-  if (a.dtype() != b.dtype()) {
-    throw DTypeError("[div] dtype mismatch: input 0 is " + std::string(dtype_name(a.dtype())) +
-                     ", input 1 is " + dtype_name(b.dtype()) + " (cast one of them)");
-  }
+  ops::require_same_dtype(call);
   if (is_integral(a.dtype())) {
     const DType to = a.dtype() == DType::UInt8 ? DType::Float32 : DType::Float64;
     return dispatch(real_div, {cast(a, to), cast(b, to)}, {});
@@ -78,25 +75,25 @@ std::vector<Tensor> forward_div(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(elementwise_binary) {
-  define_op("add").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_add)
+  define_op("add").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_add)
       .saves(false, false).doc("a + b, broadcasting");
-  define_op("sub").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_sub)
+  define_op("sub").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_sub)
       .saves(false, false).doc("a - b, broadcasting");
-  define_op("mul").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_mul)
+  define_op("mul").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_mul)
       .doc("a * b, broadcasting");
-  define_op("real_div").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_div)
+  define_op("real_div").inputs({"a", "b"}).dtypes(kFloatTypes | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_div)
       .doc("a / b for floating inputs, broadcasting");
-  define_op("div").inputs(2).composite(forward_div)
+  define_op("div").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).composite(forward_div)
       .doc("a / b; integer inputs are divided truly and give float64 (float32 for uint8)");
-  define_op("floor_div").inputs(2).infer(ops::infer_broadcast_same_dtype)
+  define_op("floor_div").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype)
       .doc("floor(a / b); integer division by zero is an error");
-  define_op("mod").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_mod)
+  define_op("mod").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_mod)
       .doc("a - floor(a / b) * b (the result has the sign of b)");
-  define_op("pow").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_pow)
+  define_op("pow").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_pow)
       .doc("a ** b; integer powers need b >= 0");
-  define_op("maximum").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_maximum)
+  define_op("maximum").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_maximum)
       .doc("elementwise max; on ties the gradient goes to a");
-  define_op("minimum").inputs(2).infer(ops::infer_broadcast_same_dtype).grad(grad_minimum)
+  define_op("minimum").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(ops::infer_broadcast_same_dtype).grad(grad_minimum)
       .doc("elementwise min; on ties the gradient goes to a");
 }
 

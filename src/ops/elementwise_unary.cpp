@@ -57,30 +57,33 @@ std::vector<TensorMeta> infer_clip(const OpCall& call) {
   return ops::infer_same_as_input(call);
 }
 
-void unary(const char* name, GradFn grad, bool saves_input, bool saves_output, const char* doc) {
-  define_op(name).inputs(1).infer(ops::infer_same_as_input).grad(grad)
+void unary(const char* name, DTypeMask dtypes, GradFn grad, bool saves_input, bool saves_output, const char* doc) {
+  define_op(name).inputs({"x"}).dtypes(dtypes).infer(ops::infer_same_as_input).grad(grad)
       .saves(saves_input, saves_output).doc(doc);
 }
+
+constexpr DTypeMask kSigned = kSignedNumeric | kHalfTypes;
+constexpr DTypeMask kFloating = kFloatTypes | kHalfTypes;
 
 }  // namespace
 
 LOOM_REGISTER_OPS(elementwise_unary) {
-  unary("neg", grad_neg, false, false, "-x");
-  unary("abs", grad_abs, true, false, "|x|; gradient sign(x) (0 at 0)");
-  unary("sign", grad_sign, false, false, "-1, 0 or 1; gradient 0");
-  unary("exp", grad_exp, false, true, "e^x");
-  unary("log", grad_log, true, false, "natural logarithm");
-  unary("log1p", grad_log1p, true, false, "log(1 + x), accurate near 0");
-  unary("sqrt", grad_sqrt, false, true, "square root");
-  unary("rsqrt", grad_rsqrt, false, true, "1 / sqrt(x)");
-  unary("square", grad_square, true, false, "x * x");
-  unary("sin", grad_sin, true, false, "sine");
-  unary("cos", grad_cos, true, false, "cosine");
-  unary("tanh", grad_tanh, false, true, "hyperbolic tangent");
-  unary("sigmoid", grad_sigmoid, false, true, "1 / (1 + e^-x), numerically stable");
-  unary("relu", grad_relu, true, false, "max(x, 0); gradient 0 at 0");
-  unary("identity", grad_identity, false, false, "a copy of x (contiguous); gradient identity");
-  define_op("clip").inputs(1).attr("min", AttrType::Float, true).attr("max", AttrType::Float, true)
+  unary("neg", kSigned, grad_neg, false, false, "-x");
+  unary("abs", kSigned, grad_abs, true, false, "|x|; gradient sign(x) (0 at 0)");
+  unary("sign", kSigned, grad_sign, false, false, "-1, 0 or 1; gradient 0");
+  unary("exp", kFloating, grad_exp, false, true, "e^x");
+  unary("log", kFloating, grad_log, true, false, "natural logarithm");
+  unary("log1p", kFloating, grad_log1p, true, false, "log(1 + x), accurate near 0");
+  unary("sqrt", kFloating, grad_sqrt, false, true, "square root");
+  unary("rsqrt", kFloating, grad_rsqrt, false, true, "1 / sqrt(x)");
+  unary("square", kNumeric | kHalfTypes, grad_square, true, false, "x * x");
+  unary("sin", kFloating, grad_sin, true, false, "sine");
+  unary("cos", kFloating, grad_cos, true, false, "cosine");
+  unary("tanh", kFloating, grad_tanh, false, true, "hyperbolic tangent");
+  unary("sigmoid", kFloating, grad_sigmoid, false, true, "1 / (1 + e^-x), numerically stable");
+  unary("relu", kSigned, grad_relu, true, false, "max(x, 0); gradient 0 at 0");
+  unary("identity", kAllTypes, grad_identity, false, false, "a copy of x (contiguous); gradient identity");
+  define_op("clip").inputs({"x"}).dtypes(kNumeric | kHalfTypes).attr("min", AttrType::Float, true).attr("max", AttrType::Float, true)
       .infer(infer_clip).grad(grad_clip).doc("min(max(x, min), max)");
 }
 

@@ -12,7 +12,7 @@ bool fusable_activation(const std::string& act) {
 }
 
 std::string fused_activation(const OpCall& call) {
-  std::string act = call.attrs.get_string("activation", "linear", call.name());
+  std::string act = call.attrs.get_string("activation", call.name());
   if (!fusable_activation(act)) {
     throw InvalidArgument(op_prefix(call) + "activation must be linear, relu, sigmoid or tanh, got '" + act +
                           "' (apply other activations after " + call.name() + ")");

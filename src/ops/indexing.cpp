@@ -9,9 +9,8 @@ constexpr DTypeMask kIndexTypes = mask_of({DType::Int32, DType::Int64});
 std::vector<TensorMeta> infer_gather(const OpCall& call) {
   const Tensor& params = call.inputs[0];
   const Tensor& indices = call.inputs[1];
-  ops::require_dtype_in(call, 1, kIndexTypes);
   if (params.rank() == 0) throw ShapeError(ops::op_prefix(call) + "params must have rank >= 1");
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), params.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), params.rank(), call.name());
   Shape out;
   for (int i = 0; i < axis; ++i) out.push_back(params.shape()[i]);
   for (int64_t d : indices.shape()) out.push_back(d);
@@ -22,9 +21,8 @@ std::vector<TensorMeta> infer_gather(const OpCall& call) {
 std::vector<TensorMeta> infer_scatter_add(const OpCall& call) {
   const Tensor& updates = call.inputs[0];
   const Tensor& indices = call.inputs[1];
-  ops::require_dtype_in(call, 1, kIndexTypes);
   const int64_t dim = call.attrs.get_int("dim_size", call.name());
-  const int64_t axis = call.attrs.get_int("axis", 0, call.name());
+  const int64_t axis = call.attrs.get_int("axis", call.name());
   const int irank = indices.rank();
   bool ok = dim >= 0 && axis >= 0 && axis + irank <= updates.rank();
   for (int i = 0; ok && i < irank; ++i) ok = updates.shape()[static_cast<size_t>(axis + i)] == indices.shape()[i];
@@ -41,7 +39,7 @@ std::vector<TensorMeta> infer_scatter_add(const OpCall& call) {
 }
 
 int gather_axis(const GradCall& g) {
-  return normalize_axis(g.attrs.get_int("axis", 0, g.name()), g.input_metas[0].shape.rank(), g.name());
+  return normalize_axis(g.attrs.get_int("axis", g.name()), g.input_metas[0].shape.rank(), g.name());
 }
 
 std::vector<Tensor> grad_gather(const GradCall& g) {
@@ -54,7 +52,7 @@ std::vector<Tensor> grad_gather(const GradCall& g) {
 }
 
 std::vector<Tensor> grad_scatter_add(const GradCall& g) {
-  const int64_t axis = g.attrs.get_int("axis", 0, g.name());
+  const int64_t axis = g.attrs.get_int("axis", g.name());
   return {gather(g.grads[0], g.inputs[1], axis), Tensor()};
 }
 
@@ -62,12 +60,11 @@ std::vector<Tensor> grad_scatter_add(const GradCall& g) {
 // [0, depth) give an all-off row (as TF).
 std::vector<Tensor> forward_one_hot(const OpCall& call) {
   const Tensor& indices = call.inputs[0];
-  ops::require_dtype_in(call, 0, kIntTypes);
   const int64_t depth = call.attrs.get_int("depth", call.name());
   if (depth < 0) throw InvalidArgument(ops::op_prefix(call) + "depth must be >= 0");
-  const DType dtype = call.attrs.get_dtype("dtype", DType::Float32, call.name());
-  const double on = call.attrs.get_float("on_value", 1.0, call.name());
-  const double off = call.attrs.get_float("off_value", 0.0, call.name());
+  const DType dtype = call.attrs.get_dtype("dtype", call.name());
+  const double on = call.attrs.get_float("on_value", call.name());
+  const double off = call.attrs.get_float("off_value", call.name());
   Tensor positions;
   {
     DeviceScope here(call.device);
@@ -86,14 +83,15 @@ std::vector<Tensor> forward_one_hot(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(indexing) {
-  define_op("gather").inputs(2).attr("axis", AttrType::Int).infer(infer_gather).grad(grad_gather)
+  define_op("gather").inputs({"params", "indices"}).input_dtypes(1, kIndexTypes).attr("axis", int64_t{0}).infer(infer_gather).grad(grad_gather)
       .nondiff({1}).saves(true, false)
       .doc("params[..., indices, ...] along axis; indices out of range are an error");
-  define_op("scatter_add").inputs(2).attr("axis", AttrType::Int)
+  define_op("scatter_add").inputs({"updates", "indices"}).dtypes(kNumeric).input_dtypes(1, kIndexTypes)
+      .attr("axis", int64_t{0})
       .attr("dim_size", AttrType::Int, true).infer(infer_scatter_add).grad(grad_scatter_add)
       .nondiff({1}).doc("zeros with dim_size entries along axis, updates added at indices");
-  define_op("one_hot").inputs(1).attr("depth", AttrType::Int, true).attr("on_value", AttrType::Float)
-      .attr("off_value", AttrType::Float).attr("dtype", AttrType::DType).composite(forward_one_hot)
+  define_op("one_hot").inputs({"indices"}).dtypes(kIntTypes).attr("depth", AttrType::Int, true)
+      .attr("on_value", 1.0).attr("off_value", 0.0).attr("dtype", DType::Float32).composite(forward_one_hot)
       .no_gradient().doc("one-hot encoding along a new last axis");
 }
 

@@ -73,7 +73,7 @@ std::vector<Tensor> grad_concat(const GradCall& g) {
 
 std::vector<Tensor> forward_stack(const OpCall& call) {
   const int rank = call.inputs[0].rank();
-  const int64_t axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), rank + 1,
+  const int64_t axis = normalize_axis(call.attrs.get_int("axis", call.name()), rank + 1,
                                       call.name());
   std::vector<Tensor> expanded;
   for (const Tensor& x : call.inputs) {
@@ -89,7 +89,7 @@ std::vector<Tensor> forward_stack(const OpCall& call) {
 std::vector<Tensor> forward_split(const OpCall& call) {
   const Tensor& x = call.inputs[0];
   if (x.rank() == 0) throw ShapeError(ops::op_prefix(call) + "cannot split a 0-d tensor");
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), x.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), x.rank(), call.name());
   const int64_t dim = x.shape()[static_cast<size_t>(axis)];
   std::vector<int64_t> sizes;
   if (call.attrs.has("sizes")) {
@@ -191,7 +191,7 @@ std::vector<Tensor> forward_pad(const OpCall& call) {
   Tensor out;
   {
     DeviceScope on(call.device);
-    out = fill(shape, call.attrs.get_float("value", 0.0, call.name()), x.dtype());
+    out = fill(shape, call.attrs.get_float("value", call.name()), x.dtype());
   }
   if (x.numel() > 0) detail::copy_into(slice_view(out, interior(x.shape(), pads)), x);
   return {out};
@@ -205,17 +205,17 @@ std::vector<Tensor> grad_pad(const GradCall& g) {
 }  // namespace
 
 LOOM_REGISTER_OPS(join) {
-  define_op("concat").inputs(1, -1).attr("axis", AttrType::Int, true).forward(forward_concat)
+  define_op("concat").variadic_input("values").attr("axis", AttrType::Int, true).forward(forward_concat)
       .grad(grad_concat).saves(false, false).doc("joins tensors along an existing axis");
-  define_op("stack").inputs(1, -1).attr("axis", AttrType::Int).composite(forward_stack)
+  define_op("stack").variadic_input("values").attr("axis", int64_t{0}).composite(forward_stack)
       .doc("joins equal-shaped tensors along a new axis");
-  define_op("split").inputs(1).attr("num", AttrType::Int).attr("sizes", AttrType::IntList)
-      .attr("axis", AttrType::Int).composite(forward_split)
+  define_op("split").inputs({"x"}).variadic_outputs("parts").attr("num", AttrType::Int)
+      .attr("sizes", AttrType::IntList).attr("axis", int64_t{0}).composite(forward_split)
       .doc("splits into `num` equal parts or parts of `sizes` (one may be -1) along axis");
-  define_op("tile").inputs(1).attr("multiples", AttrType::IntList, true).composite(forward_tile)
+  define_op("tile").inputs({"x"}).attr("multiples", AttrType::IntList, true).composite(forward_tile)
       .doc("repeats the tensor multiples[i] times along axis i");
-  define_op("pad").inputs(1).attr("paddings", AttrType::IntList, true)
-      .attr("value", AttrType::Float).forward(forward_pad).grad(grad_pad).saves(false, false)
+  define_op("pad").inputs({"x"}).attr("paddings", AttrType::IntList, true)
+      .attr("value", 0.0).forward(forward_pad).grad(grad_pad).saves(false, false)
       .doc("constant padding; paddings = [before0, after0, before1, after1, ...]");
 }
 

@@ -23,14 +23,19 @@ MatmulDims matmul_dims(const Shape& a, const Shape& b, bool ta, bool tb, const c
                      (ta ? "ᵀ" : "") + " @ " + b.str() + (tb ? "ᵀ" : "") + " (" +
                      std::to_string(d.k) + " vs " + std::to_string(k2) + ")");
   }
-  d.batch = broadcast_shapes(Shape(a.data(), a.size() - 2), Shape(b.data(), b.size() - 2), op);
+  try {
+    d.batch = broadcast_shapes(Shape(a.data(), a.size() - 2), Shape(b.data(), b.size() - 2), op);
+  } catch (const ShapeError&) {  // name the operands, not their batch parts
+    throw ShapeError(std::string("[") + op + "] the batch dimensions of " + a.str() + " and " + b.str() +
+                     " do not broadcast (the leading axes before the last two)");
+  }
   return d;
 }
 
 std::vector<TensorMeta> infer_matmul(const OpCall& call) {
   ops::require_same_dtype(call);
-  const bool ta = call.attrs.get_bool("transpose_a", false, call.name());
-  const bool tb = call.attrs.get_bool("transpose_b", false, call.name());
+  const bool ta = call.attrs.get_bool("transpose_a", call.name());
+  const bool tb = call.attrs.get_bool("transpose_b", call.name());
   MatmulDims d = matmul_dims(call.inputs[0].shape(), call.inputs[1].shape(), ta, tb, call.name());
   Shape out = d.batch;
   out.push_back(d.m);
@@ -44,8 +49,8 @@ std::vector<Tensor> grad_matmul(const GradCall& g) {
   const Tensor& a = g.inputs[0];
   const Tensor& b = g.inputs[1];
   const Tensor& dc = g.grads[0];
-  const bool ta = g.attrs.get_bool("transpose_a", false, g.name());
-  const bool tb = g.attrs.get_bool("transpose_b", false, g.name());
+  const bool ta = g.attrs.get_bool("transpose_a", g.name());
+  const bool tb = g.attrs.get_bool("transpose_b", g.name());
   Tensor da, db;
   if (g.needs[0]) {
     da = ta ? matmul(b, dc, tb, true) : matmul(dc, b, false, !tb);
@@ -61,8 +66,8 @@ std::vector<Tensor> grad_matmul(const GradCall& g) {
 }  // namespace
 
 LOOM_REGISTER_OPS(matmul) {
-  define_op("matmul").inputs(2).attr("transpose_a", AttrType::Bool)
-      .attr("transpose_b", AttrType::Bool).infer(infer_matmul).grad(grad_matmul)
+  define_op("matmul").inputs({"a", "b"}).dtypes(kFloatTypes | kHalfTypes | mask_of({DType::Int32, DType::Int64}))
+      .attr("transpose_a", false).attr("transpose_b", false).infer(infer_matmul).grad(grad_matmul)
       .doc("matrix product of the last two axes; leading axes broadcast");
 }
 

@@ -17,28 +17,25 @@ std::vector<Tensor> grad_erf(const GradCall& g) {
   return {g.grads[0] * (exp(-square(x)) * kTwoOverSqrtPi)};
 }
 
-const Tensor& x_of(const OpCall& call) {
-  ops::require_dtype_in(call, 0, kFloatTypes);
-  return call.inputs[0];
-}
+const Tensor& x_of(const OpCall& call) { return call.inputs[0]; }
 
 std::vector<Tensor> forward_leaky_relu(const OpCall& call) {
   const Tensor& x = x_of(call);
-  const double alpha = call.attrs.get_float("alpha", 0.2, call.name());
+  const double alpha = call.attrs.get_float("alpha", call.name());
   return {where(x > zeros_like(x), x, x * alpha)};
 }
 
 // exp of min(x, 0) keeps the unselected branch finite, so its gradient is never inf * 0.
 std::vector<Tensor> forward_elu(const OpCall& call) {
   const Tensor& x = x_of(call);
-  const double alpha = call.attrs.get_float("alpha", 1.0, call.name());
+  const double alpha = call.attrs.get_float("alpha", call.name());
   const Tensor zero = zeros_like(x);
   return {where(x > zero, x, (exp(minimum(x, zero)) - 1.0) * alpha)};
 }
 
 std::vector<Tensor> forward_gelu(const OpCall& call) {
   const Tensor& x = x_of(call);
-  if (call.attrs.get_bool("approximate", false, call.name())) {
+  if (call.attrs.get_bool("approximate", call.name())) {
     return {x * 0.5 * (1.0 + tanh((x + x * x * x * 0.044715) * kSqrt2OverPi))};
   }
   return {x * 0.5 * (1.0 + erf(x * M_SQRT1_2))};
@@ -66,7 +63,7 @@ std::vector<Tensor> forward_dropout(const OpCall& call) {
   if (!(rate >= 0.0 && rate < 1.0)) {
     throw InvalidArgument(ops::op_prefix(call) + "rate must be in [0, 1), got " + std::to_string(rate));
   }
-  if (!call.attrs.get_bool("training", true, call.name()) || rate == 0.0) return {identity(x)};
+  if (!call.attrs.get_bool("training", call.name()) || rate == 0.0) return {identity(x)};
   const auto seed = static_cast<uint64_t>(call.attrs.get_int("seed", static_cast<int64_t>(next_random_seed()), call.name()));
   Tensor keep;
   {
@@ -77,23 +74,24 @@ std::vector<Tensor> forward_dropout(const OpCall& call) {
 }
 
 void activation_op(const char* name, ForwardFn f, const char* doc) {
-  define_op(name).inputs(1).composite(f).doc(doc);
+  define_op(name).inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).composite(f).doc(doc);
 }
 
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_activation) {
-  define_op("erf").inputs(1).infer(ops::infer_same_as_input).grad(grad_erf).doc("error function");
-  define_op("leaky_relu").inputs(1).attr("alpha", AttrType::Float).composite(forward_leaky_relu)
+  define_op("erf").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).infer(ops::infer_same_as_input).grad(grad_erf).doc("error function");
+  define_op("leaky_relu").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("alpha", 0.2).composite(forward_leaky_relu)
       .doc("x if x > 0 else alpha * x (alpha default 0.2)");
-  define_op("elu").inputs(1).attr("alpha", AttrType::Float).composite(forward_elu)
+  define_op("elu").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("alpha", 1.0).composite(forward_elu)
       .doc("x if x > 0 else alpha * (exp(x) - 1)");
-  define_op("gelu").inputs(1).attr("approximate", AttrType::Bool).composite(forward_gelu)
+  define_op("gelu").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("approximate", false).composite(forward_gelu)
       .doc("x * Phi(x) (erf form; approximate = tanh form)");
   activation_op("softplus", forward_softplus, "log(1 + exp(x)), stable for large |x|");
   activation_op("silu", forward_silu, "x * sigmoid(x) (swish)");
   activation_op("hard_sigmoid", forward_hard_sigmoid, "clip(0.2 x + 0.5, 0, 1) (Keras 2)");
-  define_op("dropout").inputs(1).attr("rate", AttrType::Float, true).attr("training", AttrType::Bool)
+  define_op("dropout").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("rate", AttrType::Float, true)
+      .attr("training", true)
       .attr("seed", AttrType::Int).composite(forward_dropout)
       .doc("inverted dropout: zeroes with probability rate, scales the rest by 1 / (1 - rate)");
 }

@@ -80,7 +80,7 @@ Tensor conv_no_bias(const Tensor& x, const Tensor& filter, const Attrs& attrs) {
 std::vector<Tensor> grad_conv2d(const GradCall& g) {
   const Tensor& x = g.inputs[0];
   const Tensor& f = g.inputs[1];
-  const Tensor dy = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", "linear", g.name()));
+  const Tensor dy = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", g.name()));
   std::vector<Tensor> out(g.inputs.size());
   if (g.needs[0]) out[0] = backprop_input(dy, f, x.shape(), g.attrs);
   if (g.needs[1]) out[1] = backprop_filter(x, dy, f.shape(), g.attrs);
@@ -106,29 +106,30 @@ std::vector<Tensor> grad_backprop_filter(const GradCall& g) {
           g.needs[1] ? conv_no_bias(x, gg, g.attrs) : Tensor()};
 }
 
-OpBuilder conv_op(const char* name, int min_inputs, int max_inputs) {
+OpBuilder conv_op(const char* name, std::initializer_list<const char*> inputs) {
   OpBuilder b = define_op(name);
-  b.inputs(min_inputs, max_inputs)
-      .attr("strides", AttrType::IntList)
-      .attr("padding", AttrType::String)
+  b.inputs(inputs)
+      .dtypes(kFloatTypes)
+      .attr("strides", std::vector<int64_t>{1, 1})
+      .attr("padding", std::string("valid"))
       .attr("explicit_paddings", AttrType::IntList)
-      .attr("dilations", AttrType::IntList)
-      .attr("groups", AttrType::Int)
-      .attr("algorithm", AttrType::String);
+      .attr("dilations", std::vector<int64_t>{1, 1})
+      .attr("groups", int64_t{1})
+      .attr("algorithm", std::string("auto"));
   return b;
 }
 
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_conv) {
-  conv_op("conv2d", 2, 3).attr("activation", AttrType::String).infer(infer_conv2d).grad(grad_conv2d)
+  conv_op("conv2d", {"x", "filter"}).optional_inputs({"bias"}).attr("activation", std::string("linear")).infer(infer_conv2d).grad(grad_conv2d)
       .saves(true, true)
       .doc("2-D convolution: x NHWC, filter HWIO (I = C_in / groups), optional bias, then linear/relu/sigmoid/tanh; "
            "padding \"same\"/\"valid\"/\"explicit\" (explicit_paddings = top, bottom, left, right)");
-  conv_op("conv2d_backprop_input", 2, 2).attr("input_shape", AttrType::IntList, true)
+  conv_op("conv2d_backprop_input", {"dy", "filter"}).attr("input_shape", AttrType::IntList, true)
       .infer(infer_backprop_input).grad(grad_backprop_input)
       .doc("gradient of conv2d with respect to its input: (dy, filter) -> dx");
-  conv_op("conv2d_backprop_filter", 2, 2).attr("filter_shape", AttrType::IntList, true)
+  conv_op("conv2d_backprop_filter", {"x", "dy"}).attr("filter_shape", AttrType::IntList, true)
       .infer(infer_backprop_filter).grad(grad_backprop_filter)
       .doc("gradient of conv2d with respect to its filter: (x, dy) -> dfilter");
 }

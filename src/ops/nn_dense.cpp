@@ -9,7 +9,6 @@ namespace {
 
 std::vector<TensorMeta> infer_dense(const OpCall& call) {
   ops::require_same_dtype(call);
-  ops::require_dtype_in(call, 0, kFloatTypes);
   const Tensor& x = call.inputs[0];
   const Tensor& kernel = call.inputs[1];
   ops::fused_activation(call);
@@ -28,7 +27,7 @@ std::vector<TensorMeta> infer_dense(const OpCall& call) {
 
 std::vector<Tensor> grad_dense(const GradCall& g) {
   const Tensor &x = g.inputs[0], &kernel = g.inputs[1];
-  const Tensor dz = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", "linear", g.name()));
+  const Tensor dz = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", g.name()));
   const int64_t k = kernel.shape()[0], units = kernel.shape()[1];
   std::vector<Tensor> out(g.inputs.size());
   if (g.needs[0]) out[0] = matmul(dz, kernel, false, true);
@@ -37,10 +36,19 @@ std::vector<Tensor> grad_dense(const GradCall& g) {
   return out;
 }
 
+// The reference (fallback): a matmul, the bias and the activation as separate ops.
+std::vector<Tensor> fallback_dense(const OpCall& call) {
+  infer_dense(call);
+  Tensor y = matmul(call.inputs[0], call.inputs[1]);
+  if (call.inputs.size() == 3) y = y + call.inputs[2];
+  return {activation(y, call.attrs.get_string("activation", call.name()))};
+}
+
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_dense) {
-  define_op("dense").inputs(2, 3).attr("activation", AttrType::String).infer(infer_dense).grad(grad_dense)
+  define_op("dense").inputs({"x", "kernel"}).optional_inputs({"bias"}).dtypes(kFloatTypes)
+      .attr("activation", std::string("linear")).infer(infer_dense).fallback(fallback_dense).grad(grad_dense)
       .saves(true, true)
       .doc("x @ kernel (+ bias), then linear/relu/sigmoid/tanh; x (..., K), kernel (K, units)");
 }

@@ -54,7 +54,7 @@ Window2D window_2d(int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, const A
   if (w.stride_h < 1 || w.stride_w < 1) throw InvalidArgument(std::string("[") + op + "] strides must be >= 1");
   if (w.dil_h < 1 || w.dil_w < 1) throw InvalidArgument(std::string("[") + op + "] dilations must be >= 1");
   if (k_h < 1 || k_w < 1) throw InvalidArgument(std::string("[") + op + "] the window must be at least 1x1");
-  const std::string mode = attrs.get_string("padding", "valid", op);
+  const std::string mode = attrs.get_string("padding", op);
   if (mode == "explicit") {
     const auto p = attrs.get_ints("explicit_paddings", op);
     if (p.size() != 4 || p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0) {
@@ -83,7 +83,7 @@ Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs&
   g.n = x[0];
   g.c_in = x[3];
   g.c_out = filter[3];
-  g.groups = attrs.get_int("groups", 1, op);
+  g.groups = attrs.get_int("groups", op);
   if (g.groups < 1 || g.c_in % g.groups != 0 || g.c_out % g.groups != 0) {
     throw ShapeError(std::string("[") + op + "] groups (" + std::to_string(g.groups) +
                      ") must divide the input channels (" + std::to_string(g.c_in) + ") and the filter's output channels (" +

@@ -26,11 +26,10 @@ void check_channels(const OpCall& call, const Tensor& x, size_t first, size_t la
     }
   }
   ops::require_same_dtype(call);
-  ops::require_dtype_in(call, 0, kFloatTypes);
 }
 
 double epsilon_of(const Attrs& attrs, const char* op) {
-  const double eps = attrs.get_float("epsilon", 1e-3, op);
+  const double eps = attrs.get_float("epsilon", op);
   if (!(eps > 0)) throw InvalidArgument(std::string("[") + op + "] epsilon must be > 0");
   return eps;
 }
@@ -67,6 +66,22 @@ std::vector<Tensor> reference_batch_norm_grad(const std::vector<Tensor>& in, dou
   const Tensor dgamma = reduce_sum(dy * xhat, axes);
   const Tensor dx = gamma * inv_std / m * (dy * m - dbeta - xhat * dgamma);
   return {dx, dgamma, dbeta};
+}
+
+std::vector<Tensor> fallback_batch_norm_grad(const OpCall& call) {
+  return reference_batch_norm_grad(call.inputs, epsilon_of(call.attrs, call.name()));
+}
+
+// The batch statistics and the normalised output as ops (the reference of the fused kernel).
+std::vector<Tensor> fallback_batch_norm(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  infer_batch_norm(call);
+  const auto axes = stat_axes(x.rank());
+  const Tensor mean = reduce_mean(x, axes);
+  const Tensor centered = x - mean;
+  const Tensor variance = reduce_mean(square(centered), axes);
+  return {centered * (call.inputs[1] * rsqrt(variance + epsilon_of(call.attrs, call.name()))) + call.inputs[2], mean,
+          variance};
 }
 
 std::vector<Tensor> grad_batch_norm(const GradCall& g) {
@@ -108,14 +123,17 @@ std::vector<Tensor> forward_batch_norm_inference(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_norm) {
-  define_op("batch_norm").inputs(3).attr("epsilon", AttrType::Float).infer(infer_batch_norm)
-      .grad(grad_batch_norm).saves(true, true)
+  define_op("batch_norm").inputs({"x", "gamma", "beta"}).dtypes(kFloatTypes).outputs({"y", "mean", "variance"})
+      .attr("epsilon", 1e-3).infer(infer_batch_norm).fallback(fallback_batch_norm).grad(grad_batch_norm)
+      .saves(true, true)
       .doc("training batch normalisation over all axes but the last: (x, gamma, beta) -> (y, batch mean, "
            "biased batch variance)");
-  define_op("batch_norm_grad").inputs(5).attr("epsilon", AttrType::Float).infer(infer_batch_norm_grad)
-      .grad(grad_batch_norm_grad)
+  define_op("batch_norm_grad").inputs({"dy", "x", "gamma", "mean", "variance"}).dtypes(kFloatTypes)
+      .outputs({"dx", "dgamma", "dbeta"}).attr("epsilon", 1e-3).infer(infer_batch_norm_grad)
+      .fallback(fallback_batch_norm_grad).grad(grad_batch_norm_grad)
       .doc("gradient of batch_norm: (dy, x, gamma, mean, variance) -> (dx, dgamma, dbeta)");
-  define_op("batch_norm_inference").inputs(5).attr("epsilon", AttrType::Float)
+  define_op("batch_norm_inference").inputs({"x", "gamma", "beta", "mean", "variance"}).dtypes(kFloatTypes)
+      .attr("epsilon", 1e-3)
       .composite(forward_batch_norm_inference)
       .doc("(x - mean) * gamma / sqrt(variance + epsilon) + beta with given statistics");
 }

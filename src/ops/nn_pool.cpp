@@ -42,7 +42,6 @@ Shape input_shape_attr(const OpCall& call) {
 }
 
 std::vector<TensorMeta> infer_max_pool_grad(const OpCall& call) {
-  ops::require_dtype_in(call, 1, mask_of({DType::Int64}));
   if (call.inputs[0].shape() != call.inputs[1].shape()) {
     throw ShapeError(ops::op_prefix(call) + "gradient " + call.inputs[0].shape().str() + " and argmax " +
                      call.inputs[1].shape().str() + " differ");
@@ -97,13 +96,13 @@ std::vector<Tensor> grad_avg_pool_grad(const GradCall& g) {
 std::vector<Tensor> forward_global_avg_pool(const OpCall& call) {
   const Tensor& x = call.inputs[0];
   if (x.rank() != 4) throw ShapeError(ops::op_prefix(call) + "input must be rank 4 (NHWC), got shape " + x.shape().str());
-  return {reduce_mean(x, std::vector<int64_t>{1, 2}, call.attrs.get_bool("keepdims", false, call.name()))};
+  return {reduce_mean(x, std::vector<int64_t>{1, 2}, call.attrs.get_bool("keepdims", call.name()))};
 }
 
 OpBuilder pool_op(const char* name) {
   OpBuilder b = define_op(name);
-  b.attr("window", AttrType::IntList, true).attr("strides", AttrType::IntList).attr("padding", AttrType::String)
-      .attr("explicit_paddings", AttrType::IntList);
+  b.dtypes(kFloatTypes).attr("window", AttrType::IntList, true).attr("strides", AttrType::IntList)
+      .attr("padding", std::string("valid")).attr("explicit_paddings", AttrType::IntList);
   return b;
 }
 
@@ -117,17 +116,17 @@ Attrs pool_attrs(const Pool2DOptions& o) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_pool) {
-  pool_op("max_pool2d").inputs(1).infer(infer_max_pool).grad(grad_max_pool).saves(false, true)
+  pool_op("max_pool2d").inputs({"x"}).dtypes(kFloatTypes).outputs({"y", "argmax"}).infer(infer_max_pool).grad(grad_max_pool).saves(false, true)
       .doc("max over windows (NHWC); output 1 holds the flat input index of each maximum");
-  define_op("max_pool2d_grad").inputs(2).attr("input_shape", AttrType::IntList, true)
+  define_op("max_pool2d_grad").inputs({"dy", "argmax"}).dtypes(kFloatTypes).input_dtypes(1, mask_of({DType::Int64})).attr("input_shape", AttrType::IntList, true)
       .infer(infer_max_pool_grad).grad(grad_max_pool_grad).nondiff({1})
       .doc("scatters dy to the argmax positions of max_pool2d: (dy, argmax) -> dx");
-  pool_op("avg_pool2d").inputs(1).infer(infer_avg_pool).grad(grad_avg_pool).saves(false, false)
+  pool_op("avg_pool2d").inputs({"x"}).dtypes(kFloatTypes).infer(infer_avg_pool).grad(grad_avg_pool).saves(false, false)
       .doc("mean over windows (NHWC), padded positions excluded from the count");
-  pool_op("avg_pool2d_grad").inputs(1).attr("input_shape", AttrType::IntList, true)
+  pool_op("avg_pool2d_grad").inputs({"dy"}).attr("input_shape", AttrType::IntList, true)
       .infer(infer_avg_pool_grad).grad(grad_avg_pool_grad).saves(false, false)
       .doc("gradient of avg_pool2d: spreads dy over each window");
-  define_op("global_avg_pool2d").inputs(1).attr("keepdims", AttrType::Bool).composite(forward_global_avg_pool)
+  define_op("global_avg_pool2d").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("keepdims", false).composite(forward_global_avg_pool)
       .doc("mean over height and width (NHWC)");
 }
 

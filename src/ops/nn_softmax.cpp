@@ -8,11 +8,10 @@ namespace {
 
 int softmax_axis(const Attrs& attrs, int rank, const char* op) {
   if (rank == 0) throw ShapeError(std::string("[") + op + "] input must have rank >= 1");
-  return normalize_axis(attrs.get_int("axis", -1, op), rank, op);
+  return normalize_axis(attrs.get_int("axis", op), rank, op);
 }
 
 std::vector<TensorMeta> infer_softmax(const OpCall& call) {
-  ops::require_dtype_in(call, 0, kFloatTypes);
   softmax_axis(call.attrs, call.inputs[0].rank(), call.name());
   return ops::infer_same_as_input(call);
 }
@@ -32,6 +31,21 @@ std::vector<Tensor> grad_log_softmax(const GradCall& g) {
   return {g.grads[0] - exp(g.outputs[0]) * reduce_sum(g.grads[0], axis_list(g), true)};
 }
 
+// The references (fallbacks) of both: shifted by the maximum so that exp never overflows.
+std::vector<Tensor> reference_softmax(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  const std::vector<int64_t> axis{softmax_axis(call.attrs, x.rank(), call.name())};
+  const Tensor z = x - reduce_max(x, axis, true);
+  const Tensor e = exp(z);
+  return {e / reduce_sum(e, axis, true)};
+}
+std::vector<Tensor> reference_log_softmax(const OpCall& call) {
+  const Tensor& x = call.inputs[0];
+  const std::vector<int64_t> axis{softmax_axis(call.attrs, x.rank(), call.name())};
+  const Tensor z = x - reduce_max(x, axis, true);
+  return {z - log(reduce_sum(exp(z), axis, true))};
+}
+
 Tensor log_softmax_on(const Tensor& logits, int64_t axis) {
   static const OpDef& op = find_op("log_softmax");
   return dispatch1(op, {logits}, Attrs{{"axis", axis}});
@@ -40,8 +54,6 @@ Tensor log_softmax_on(const Tensor& logits, int64_t axis) {
 std::vector<Tensor> forward_sparse_xent(const OpCall& call) {
   const Tensor& labels = call.inputs[0];
   const Tensor& logits = call.inputs[1];
-  ops::require_dtype_in(call, 0, mask_of({DType::Int32, DType::Int64, DType::UInt8}));
-  ops::require_dtype_in(call, 1, kFloatTypes);
   if (logits.rank() < 1 || labels.shape() != Shape(logits.shape().data(), logits.shape().size() - 1)) {
     throw ShapeError(ops::op_prefix(call) + "labels " + labels.shape().str() +
                      " must have the shape of logits " + logits.shape().str() + " without the last axis");
@@ -62,7 +74,6 @@ std::vector<Tensor> forward_sparse_xent(const OpCall& call) {
 std::vector<Tensor> forward_xent(const OpCall& call) {
   const Tensor& labels = call.inputs[0];
   const Tensor& logits = call.inputs[1];
-  ops::require_dtype_in(call, 1, kFloatTypes);
   if (labels.dtype() != logits.dtype() || labels.shape() != logits.shape()) {
     throw ShapeError(ops::op_prefix(call) + "labels " + labels.shape().str() + " " + dtype_name(labels.dtype()) +
                      " must match logits " + logits.shape().str() + " " + dtype_name(logits.dtype()));
@@ -75,7 +86,6 @@ std::vector<Tensor> forward_xent(const OpCall& call) {
 std::vector<Tensor> forward_sigmoid_xent(const OpCall& call) {
   const Tensor& z = call.inputs[0];
   const Tensor& x = call.inputs[1];
-  ops::require_dtype_in(call, 1, kFloatTypes);
   if (z.dtype() != x.dtype() || z.shape() != x.shape()) {
     throw ShapeError(ops::op_prefix(call) + "labels " + z.shape().str() + " " + dtype_name(z.dtype()) +
                      " must match logits " + x.shape().str() + " " + dtype_name(x.dtype()));
@@ -86,15 +96,17 @@ std::vector<Tensor> forward_sigmoid_xent(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_softmax) {
-  define_op("softmax").inputs(1).attr("axis", AttrType::Int).infer(infer_softmax).grad(grad_softmax)
-      .saves(false, true).doc("exp(x - max) / sum(exp(x - max)) along axis (default -1)");
-  define_op("log_softmax").inputs(1).attr("axis", AttrType::Int).infer(infer_softmax).grad(grad_log_softmax)
-      .saves(false, true).doc("x - max - log(sum(exp(x - max))) along axis (default -1)");
-  define_op("sparse_softmax_cross_entropy_with_logits").inputs(2).composite(forward_sparse_xent)
+  define_op("softmax").inputs({"logits"}).dtypes(kFloatTypes).attr("axis", int64_t{-1}).infer(infer_softmax)
+      .fallback(reference_softmax).grad(grad_softmax).saves(false, true).doc("exp(x - max) / sum(exp(x - max)) along axis (default -1)");
+  define_op("log_softmax").inputs({"logits"}).dtypes(kFloatTypes).attr("axis", int64_t{-1}).infer(infer_softmax)
+      .fallback(reference_log_softmax).grad(grad_log_softmax).saves(false, true).doc("x - max - log(sum(exp(x - max))) along axis (default -1)");
+  define_op("sparse_softmax_cross_entropy_with_logits").inputs({"labels", "logits"})
+      .input_dtypes(0, kIntTypes).input_dtypes(1, kFloatTypes).composite(forward_sparse_xent)
       .doc("per-example -log softmax(logits)[label]; (labels int, logits (..., classes))");
-  define_op("softmax_cross_entropy_with_logits").inputs(2).attr("axis", AttrType::Int).composite(forward_xent)
+  define_op("softmax_cross_entropy_with_logits").inputs({"labels", "logits"}).dtypes(kFloatTypes)
+      .attr("axis", int64_t{-1}).composite(forward_xent)
       .doc("per-example -sum(labels * log_softmax(logits)); labels are distributions");
-  define_op("sigmoid_cross_entropy_with_logits").inputs(2).composite(forward_sigmoid_xent)
+  define_op("sigmoid_cross_entropy_with_logits").inputs({"labels", "logits"}).dtypes(kFloatTypes).composite(forward_sigmoid_xent)
       .doc("elementwise binary cross-entropy of logits against 0-1 labels");
 }
 

@@ -7,7 +7,7 @@ namespace {
 using ops::reduced_shape;
 using ops::reduction_axes;
 
-bool keepdims_of(const Attrs& attrs, const char* op) { return attrs.get_bool("keepdims", false, op); }
+bool keepdims_of(const Attrs& attrs, const char* op) { return attrs.get_bool("keepdims", op); }
 
 std::vector<TensorMeta> infer_reduce(const OpCall& call, DType out_dtype) {
   const Tensor& x = call.inputs[0];
@@ -19,12 +19,11 @@ std::vector<TensorMeta> infer_reduce_same(const OpCall& call) {
   return infer_reduce(call, call.inputs[0].dtype());
 }
 std::vector<TensorMeta> infer_reduce_bool(const OpCall& call) {
-  ops::require_dtype_in(call, 0, mask_of({DType::Bool}));
   return infer_reduce(call, DType::Bool);
 }
 std::vector<TensorMeta> infer_arg_reduce(const OpCall& call) {
   const Tensor& x = call.inputs[0];
-  const int axis = normalize_axis(call.attrs.get_int("axis", 0, call.name()), x.rank(), call.name());
+  const int axis = normalize_axis(call.attrs.get_int("axis", call.name()), x.rank(), call.name());
   if (x.shape()[static_cast<size_t>(axis)] == 0) {
     throw InvalidArgument(ops::op_prefix(call) + "cannot reduce an empty axis " +
                           std::to_string(axis) + " of shape " + x.shape().str());
@@ -89,8 +88,7 @@ std::vector<Tensor> forward_mean(const OpCall& call) {
 
 std::vector<Tensor> forward_norm(const OpCall& call) {
   const Tensor& x = call.inputs[0];
-  ops::require_dtype_in(call, 0, kFloatTypes);
-  const std::string ord = call.attrs.get_string("ord", "euclidean", call.name());
+  const std::string ord = call.attrs.get_string("ord", call.name());
   Attrs reduce_attrs;
   if (const AttrValue* axes = call.attrs.find("axes")) reduce_attrs.set("axes", *axes);
   reduce_attrs.set("keepdims", keepdims_of(call.attrs, call.name()));
@@ -103,33 +101,33 @@ std::vector<Tensor> forward_norm(const OpCall& call) {
                         "' (expected \"euclidean\", \"1\" or \"inf\")");
 }
 
-void reduction(const char* name, InferFn infer, GradFn grad, bool saves_outputs, const char* doc) {
-  define_op(name).inputs(1).attr("axes", AttrType::IntList).attr("keepdims", AttrType::Bool)
+void reduction(const char* name, DTypeMask dtypes, InferFn infer, GradFn grad, bool saves_outputs, const char* doc) {
+  define_op(name).inputs({"x"}).dtypes(dtypes).attr("axes", AttrType::IntList).attr("keepdims", false)
       .infer(infer).grad(grad).saves(grad != nullptr && grad != grad_sum, saves_outputs).doc(doc);
 }
 
 }  // namespace
 
 LOOM_REGISTER_OPS(reduce) {
-  reduction("reduce_sum", infer_reduce_same, grad_sum, false, "sum over axes (all if absent)");
-  reduction("reduce_prod", infer_reduce_same, grad_prod, false,
+  reduction("reduce_sum", kNumeric | kHalfTypes, infer_reduce_same, grad_sum, false, "sum over axes (all if absent)");
+  reduction("reduce_prod", kNumeric | kHalfTypes, infer_reduce_same, grad_prod, false,
             "product over axes; the gradient is exact with zeros in the input, its second "
             "derivative only away from zeros");
-  reduction("reduce_max", infer_reduce_same, grad_extremum, true,
+  reduction("reduce_max", kNumeric | kHalfTypes, infer_reduce_same, grad_extremum, true,
             "maximum over axes; ties share the gradient");
-  reduction("reduce_min", infer_reduce_same, grad_extremum, true,
+  reduction("reduce_min", kNumeric | kHalfTypes, infer_reduce_same, grad_extremum, true,
             "minimum over axes; ties share the gradient");
-  reduction("reduce_all", infer_reduce_bool, nullptr, false, "logical and over axes");
-  reduction("reduce_any", infer_reduce_bool, nullptr, false, "logical or over axes");
+  reduction("reduce_all", kBoolType, infer_reduce_bool, nullptr, false, "logical and over axes");
+  reduction("reduce_any", kBoolType, infer_reduce_bool, nullptr, false, "logical or over axes");
   for (const char* name : {"argmax", "argmin"}) {
-    define_op(name).inputs(1).attr("axis", AttrType::Int).attr("keepdims", AttrType::Bool)
+    define_op(name).inputs({"x"}).dtypes(kNumeric | kHalfTypes).attr("axis", int64_t{0}).attr("keepdims", false)
         .infer(infer_arg_reduce).doc("int64 index of the extreme value along axis (first on ties)");
   }
-  define_op("reduce_mean").inputs(1).attr("axes", AttrType::IntList)
-      .attr("keepdims", AttrType::Bool).composite(forward_mean)
+  define_op("reduce_mean").inputs({"x"}).dtypes(kNumeric | kHalfTypes).attr("axes", AttrType::IntList)
+      .attr("keepdims", false).composite(forward_mean)
       .doc("mean over axes; integer inputs give the floored integer mean");
-  define_op("norm").inputs(1).attr("ord", AttrType::String).attr("axes", AttrType::IntList)
-      .attr("keepdims", AttrType::Bool).composite(forward_norm)
+  define_op("norm").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("ord", std::string("euclidean"))
+      .attr("axes", AttrType::IntList).attr("keepdims", false).composite(forward_norm)
       .doc("vector norm over axes: ord \"euclidean\" (default), \"1\" or \"inf\"");
 }
 

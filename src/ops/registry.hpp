@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,10 +61,15 @@ enum class OpKind {
   InPlace,    // internal: writes into inputs[0] (copy_into); never recorded
 };
 
+// An attribute of an op: its name and type, and either required or optional. An optional one
+// may have a default, which the dispatcher fills in before inference, kernels and gradients see
+// the call, so that a default is written once, here; without a default, absence has a meaning
+// of its own (reduce over all axes, draw a random seed).
 struct AttrSpec {
   std::string name;
   AttrType type;
   bool required = false;
+  std::optional<AttrValue> default_value;
 };
 
 // Bit i set = DType i accepted.
@@ -74,12 +80,21 @@ constexpr DTypeMask mask_of(std::initializer_list<DType> dtypes) {
   return m;
 }
 inline constexpr DTypeMask kFloatTypes = mask_of({DType::Float32, DType::Float64});
+// Half precisions: storage everywhere, compute where a backend's kernel accepts them.
+inline constexpr DTypeMask kHalfTypes = mask_of({DType::Float16, DType::BFloat16});
 inline constexpr DTypeMask kIntTypes = mask_of({DType::Int32, DType::Int64, DType::UInt8});
 inline constexpr DTypeMask kSignedNumeric =
     kFloatTypes | mask_of({DType::Int32, DType::Int64});
 inline constexpr DTypeMask kNumeric = kFloatTypes | kIntTypes;
+inline constexpr DTypeMask kBoolType = mask_of({DType::Bool});
 inline constexpr DTypeMask kAllTypes = (1u << kNumDTypes) - 1;
 LOOM_API std::string mask_names(DTypeMask mask);
+
+// One input of an op: its name (in schemas and messages) and the dtypes it accepts.
+struct InputSpec {
+  std::string name;
+  DTypeMask dtypes = kAllTypes;
+};
 
 struct KernelEntry {
   KernelFn fn = nullptr;
@@ -93,9 +108,21 @@ class LOOM_API OpDef {
   OpKind kind = OpKind::Kernel;
   int min_inputs = 0;
   int max_inputs = 0;  // -1: any number
+  // Named inputs: min_inputs required ones, then optional ones up to max_inputs; a variadic op
+  // has one spec that every input follows.
+  std::vector<InputSpec> input_specs;
+  std::vector<std::string> outputs{"output"};
+  bool variadic_outputs = false;  // any number of outputs named outputs[0] (split)
+  // The op's dtypes: those of output 0 for ops without inputs (creation ops; from their dtype
+  // attribute), and what inputs declared after dtypes() accept.
+  DTypeMask output_dtypes = kAllTypes;
   std::vector<AttrSpec> attrs;
+  Attrs defaults;  // every attribute's default, filled in when a call omits it
   InferFn infer = nullptr;
   ForwardFn forward = nullptr;
+  // The op in terms of other ops, run where a device has no kernel for the call's dtype: a
+  // device kernel is an optimisation of this reference, which exists once.
+  ForwardFn fallback = nullptr;
   GradFn grad = nullptr;
   uint32_t nondiff_inputs = 0;  // bit i: input i never gets a gradient (indices, conditions)
   bool saves_inputs = true;     // the gradient reads the forward inputs
@@ -109,18 +136,31 @@ class LOOM_API OpDef {
     return grad != nullptr || (kind == OpKind::Composite && composite_differentiable);
   }
   const AttrSpec* find_attr(std::string_view attr) const;
+  const InputSpec& input(size_t index) const;  // the spec input `index` follows
+  // The dtypes every device accepts for this op: input 0's (output 0's without inputs).
+  DTypeMask dtypes() const { return input_specs.empty() ? output_dtypes : input_specs[0].dtypes; }
 };
 
-// Fluent definition used by the op files: define_op("add").inputs(2).infer(f).grad(g);
+// Fluent definition used by the op files:
+//   define_op("add").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(f).grad(g).doc("...");
 class LOOM_API OpBuilder {
  public:
   explicit OpBuilder(OpDef& def) : def_(def) {}
-  OpBuilder& inputs(int n) { return inputs(n, n); }
-  OpBuilder& inputs(int min, int max);
+  OpBuilder& inputs(std::initializer_list<const char*> names);           // required, in order
+  OpBuilder& optional_inputs(std::initializer_list<const char*> names);  // after the required ones
+  OpBuilder& variadic_input(const char* name, int min_count = 1);        // any number of one kind
+  // Accepted dtypes of every input (and of the output of ops without inputs) ...
+  OpBuilder& dtypes(DTypeMask mask);
+  // ... or of one input (indices, conditions), after dtypes().
+  OpBuilder& input_dtypes(int index, DTypeMask mask);
+  OpBuilder& outputs(std::initializer_list<const char*> names);
+  OpBuilder& variadic_outputs(const char* name);
   OpBuilder& attr(std::string name, AttrType type, bool required = false);
+  OpBuilder& attr(std::string name, AttrValue default_value);  // optional, with this default
   OpBuilder& infer(InferFn f);
   OpBuilder& forward(ForwardFn f, OpKind kind = OpKind::Forward);
   OpBuilder& composite(ForwardFn f) { return forward(f, OpKind::Composite); }
+  OpBuilder& fallback(ForwardFn f);
   OpBuilder& in_place();  // the backends' kernels write into input 0
   OpBuilder& grad(GradFn f);
   OpBuilder& nondiff(std::initializer_list<int> inputs);
@@ -135,7 +175,12 @@ class LOOM_API OpBuilder {
 };
 
 LOOM_API OpBuilder define_op(std::string_view name);
+// A device's kernel for an op, accepting the op's dtypes or fewer (`dtypes` a subset of the op's).
+// Registering for an op that is not defined, or for dtypes the op does not accept, throws
+// InternalError: immediately for a backend loaded at run time, and at the first op lookup for
+// kernels registered while the library loads (before every op is defined).
 LOOM_API void register_kernel(std::string_view op, DeviceType device, KernelFn fn, DTypeMask dtypes);
+LOOM_API void register_kernel(std::string_view op, DeviceType device, KernelFn fn);
 // Throws NotFoundError naming `context` when no op has this name.
 LOOM_API const OpDef& find_op(std::string_view name, const char* context = "call_op");
 LOOM_API const OpDef* try_find_op(std::string_view name);

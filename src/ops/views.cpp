@@ -278,28 +278,28 @@ std::vector<Tensor> grad_slice_grad(const GradCall& g) {
 }  // namespace
 
 LOOM_REGISTER_OPS(views) {
-  define_op("reshape").inputs(1).attr("shape", AttrType::IntList, true).forward(forward_reshape)
+  define_op("reshape").inputs({"x"}).attr("shape", AttrType::IntList, true).forward(forward_reshape)
       .grad(grad_to_input_shape).saves(false, false)
       .doc("same values in a new shape; one dimension may be -1 (inferred)");
-  define_op("transpose").inputs(1).attr("perm", AttrType::IntList).forward(forward_transpose)
+  define_op("transpose").inputs({"x"}).attr("perm", AttrType::IntList).forward(forward_transpose)
       .grad(grad_transpose).saves(false, false)
       .doc("permutes axes (default: reverses them); a view");
-  define_op("expand_dims").inputs(1).attr("axis", AttrType::Int, true)
+  define_op("expand_dims").inputs({"x"}).attr("axis", AttrType::Int, true)
       .forward(forward_expand_dims).grad(grad_to_input_shape).saves(false, false)
       .doc("inserts a size-1 axis at axis (negative counts from the end)");
-  define_op("squeeze").inputs(1).attr("axes", AttrType::IntList).forward(forward_squeeze)
+  define_op("squeeze").inputs({"x"}).attr("axes", AttrType::IntList).forward(forward_squeeze)
       .grad(grad_to_input_shape).saves(false, false)
       .doc("removes size-1 axes (all of them when axes is absent)");
-  define_op("broadcast_to").inputs(1).attr("shape", AttrType::IntList, true)
+  define_op("broadcast_to").inputs({"x"}).attr("shape", AttrType::IntList, true)
       .forward(forward_broadcast_to).grad(grad_broadcast_to).saves(false, false)
       .doc("a broadcast view (stride 0 on repeated axes)");
-  define_op("slice").inputs(1).attr("begin", AttrType::IntList, true)
+  define_op("slice").inputs({"x"}).attr("begin", AttrType::IntList, true)
       .attr("end", AttrType::IntList, true).attr("step", AttrType::IntList)
       .attr("shrink_axes", AttrType::IntList).forward(forward_slice).grad(grad_slice)
       .saves(false, false)
       .doc("Python-style begin:end:step per axis (clamped; INT64_MIN/MAX stand for an open "
            "bound); shrink_axes are integer indices that remove their axis");
-  define_op("slice_grad").inputs(1).attr("shape", AttrType::IntList, true)
+  define_op("slice_grad").inputs({"gradient"}).attr("shape", AttrType::IntList, true)
       .attr("begin", AttrType::IntList, true).attr("end", AttrType::IntList, true)
       .attr("step", AttrType::IntList).attr("shrink_axes", AttrType::IntList)
       .forward(forward_slice_grad).grad(grad_slice_grad).saves(false, false)

@@ -275,6 +275,18 @@ static void test_generic_op_call(void) {
     }
     CHECK(found == 2);
   }
+  {  /* schemas: a size query, then the JSON text */
+    size_t needed = 0;
+    char schema[2048];
+    CHECK_OK(loom_op_schema("conv2d", NULL, 0, &needed));
+    CHECK(needed > 100 && needed < sizeof schema);
+    CHECK_OK(loom_op_schema("conv2d", schema, sizeof schema, NULL));
+    CHECK(strlen(schema) + 1 == needed);
+    CHECK(strstr(schema, "\"name\":\"conv2d\"") != NULL);
+    CHECK(strstr(schema, "{\"dtypes\":[\"float32\",\"float64\"],\"name\":\"filter\"}") != NULL);
+    CHECK(strstr(schema, "\"default\":\"valid\",\"name\":\"padding\"") != NULL);
+    CHECK(strstr(schema, "\"max_inputs\":3") != NULL && strstr(schema, "\"min_inputs\":2") != NULL);
+  }
   loom_tensor_release(a);
 }
 

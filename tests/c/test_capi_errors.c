@@ -76,6 +76,9 @@ static void test_counts_and_buffers(void) {
   CHECK_FAILS(loom_tensor_from_host(six, 7, d23, 2, LOOM_F32, &out), LOOM_ERROR_INVALID_ARGUMENT,
               "loom_tensor_from_host", "(2, 3)");
   CHECK_FAILS(loom_op_name(10000, tiny, sizeof tiny), LOOM_ERROR_INVALID_ARGUMENT, "loom_op_name", "out of range");
+  CHECK_FAILS(loom_op_schema("no_such_op", tiny, sizeof tiny, NULL), LOOM_ERROR_NOT_FOUND, "loom_op_schema", "unknown op");
+  CHECK_FAILS(loom_op_schema("exp", tiny, sizeof tiny, NULL), LOOM_ERROR_INVALID_ARGUMENT, "loom_op_schema", "needs");
+  CHECK_FAILS(loom_op_schema(NULL, tiny, sizeof tiny, NULL), LOOM_ERROR_INVALID_ARGUMENT, "loom_op_schema", "name");
   loom_tensor_release(t);
 }
 

@@ -13,15 +13,19 @@
 
 namespace loom::nn {
 
-// Dense, Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Reshape, Dropout, Activation,
-// BatchNormalization, Concatenate, Add.
+/// A layer from its type and Keras-named arguments: Dense, Conv2D, MaxPool2D, AvgPool2D,
+/// GlobalAvgPool2D, Flatten, Reshape, Dropout, Activation, BatchNormalization, Concatenate, Add.
+/// NotFoundError for an unknown type; InvalidArgument for an argument the type does not take.
 LOOM_API LayerPtr layer_from_config(const std::string& type, const Attrs& config);
-// sgd, adam, adamw, rmsprop.
+/// An optimizer by name (sgd, adam, adamw, rmsprop) with Keras-named arguments; NotFoundError
+/// for an unknown name, InvalidArgument for an argument it does not take.
 LOOM_API OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config);
-// The names of get_loss; `from_logits` for the cross-entropies.
+/// A loss by one of the names of get_loss; `from_logits` is the only argument, and only for the
+/// cross-entropies.
 LOOM_API LossPtr loss_from_config(const std::string& name, const Attrs& config);
 
-// epochs, batch_size, validation_split, shuffle, seed, verbose, initial_epoch.
+/// FitOptions from the arguments epochs, batch_size, validation_split, shuffle, seed, verbose,
+/// initial_epoch (others are an InvalidArgument).
 LOOM_API FitOptions fit_options_from_config(const Attrs& config);
 
 }  // namespace loom::nn

@@ -9,24 +9,34 @@
 
 namespace loom::nn {
 
+/// Options of Dense (Keras' keras.layers.Dense arguments).
 struct DenseOptions {
-  std::string activation = "linear";
-  bool use_bias = true;
-  InitializerPtr kernel_initializer = GlorotUniform();
-  InitializerPtr bias_initializer = Zeros();
-  RegularizerPtr kernel_regularizer = nullptr;
-  RegularizerPtr bias_regularizer = nullptr;
-  std::string name;
+  std::string activation = "linear";                    ///< Activation by name (see loom::activation).
+  bool use_bias = true;                                 ///< Whether to add a bias.
+  InitializerPtr kernel_initializer = GlorotUniform();  ///< Initial values of the kernel.
+  InitializerPtr bias_initializer = Zeros();            ///< Initial values of the bias.
+  RegularizerPtr kernel_regularizer = nullptr;          ///< Penalty on the kernel (none when null).
+  RegularizerPtr bias_regularizer = nullptr;            ///< Penalty on the bias (none when null).
+  std::string name;                                     ///< Layer name; empty: "dense", "dense_1", ...
 };
 
+/// Fully connected layer: activation(x times kernel plus bias) over the last axis
+/// (Keras' Dense).
 class LOOM_API Dense : public Layer {
  public:
+  /// A layer of `units` outputs; InvalidArgument for units <= 0 or an unknown activation.
   explicit Dense(int64_t units, DenseOptions options = {});
+  /// Same as above, with default options but the activation.
   Dense(int64_t units, const std::string& activation) : Dense(units, with_activation(activation)) {}
+  /// Creates the kernel (inputs, units) and, with use_bias, the bias (units).
   void build(const Shape& input_shape) override;
+  /// The output (..., units); InvalidArgument when the last axis differs from the built one.
   Tensor call(const Tensor& x, bool training) override;
+  /// The input shape with the last axis replaced by units.
   Shape compute_output_shape(const Shape& input_shape) override;
+  /// The kernel weight (empty handle before build).
   const Variable& kernel() const { return kernel_; }
+  /// The bias weight (empty handle before build or without use_bias).
   const Variable& bias() const { return bias_; }
 
  private:
@@ -40,16 +50,20 @@ class LOOM_API Dense : public Layer {
   Variable kernel_, bias_;
 };
 
+/// Flattens every axis but the batch axis: (N, ...) to (N, product of the rest).
 class LOOM_API Flatten : public Layer {
  public:
+  /// A Flatten layer; `name` empty: a unique name.
   explicit Flatten(std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
 };
 
+/// Reshapes every example, keeping the batch axis (Keras' Reshape).
 class LOOM_API Reshape : public Layer {
  public:
-  explicit Reshape(Shape target_shape, std::string name = "");  // without the batch axis; one -1 allowed
+  /// `target_shape` is without the batch axis; one -1 is inferred.
+  explicit Reshape(Shape target_shape, std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
 
@@ -57,12 +71,17 @@ class LOOM_API Reshape : public Layer {
   Shape target_;
 };
 
+/// Inverted dropout while training (see loom::dropout); the identity in inference.
 class LOOM_API Dropout : public Layer {
  public:
-  // Each training call draws a new mask: seed (or one drawn at construction) plus a call counter.
+  /// Each training call draws a new mask: seed (or one drawn at construction) plus a call counter.
+  /// `rate` must be in [0, 1) (InvalidArgument).
   explicit Dropout(double rate, std::optional<uint64_t> seed = {}, std::string name = "");
+  /// With `training`, zeroes elements with probability rate and scales the rest; else returns x.
   Tensor call(const Tensor& x, bool training) override;
+  /// The call counter ("calls"), so that a resumed training draws the masks it would have.
   std::map<std::string, std::string> extra_state() const override;
+  /// Restores the call counter.
   void set_extra_state(const std::map<std::string, std::string>& state) override;
 
  private:
@@ -71,8 +90,10 @@ class LOOM_API Dropout : public Layer {
   uint64_t calls_ = 0;
 };
 
+/// Applies an activation by name (see loom::activation).
 class LOOM_API Activation : public Layer {
  public:
+  /// InvalidArgument for an unknown activation name.
   explicit Activation(std::string activation, std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
 
@@ -80,27 +101,37 @@ class LOOM_API Activation : public Layer {
   std::string activation_;
 };
 
+/// Options of Conv2D (Keras' keras.layers.Conv2D arguments).
 struct Conv2DLayerOptions {
-  std::vector<int64_t> strides{1, 1};
-  std::string padding = "valid";
-  std::vector<int64_t> dilation_rate{1, 1};
-  int64_t groups = 1;
-  std::string activation = "linear";
-  bool use_bias = true;
-  InitializerPtr kernel_initializer = GlorotUniform();
-  InitializerPtr bias_initializer = Zeros();
-  RegularizerPtr kernel_regularizer = nullptr;
-  RegularizerPtr bias_regularizer = nullptr;
-  std::string name;
+  std::vector<int64_t> strides{1, 1};                   ///< Stride along height and width.
+  std::string padding = "valid";                        ///< "valid" or "same".
+  std::vector<int64_t> dilation_rate{1, 1};             ///< Dilation along height and width.
+  int64_t groups = 1;                                   ///< Channel groups; must divide the input channels.
+  std::string activation = "linear";                    ///< Activation by name (see loom::activation).
+  bool use_bias = true;                                 ///< Whether to add a bias.
+  InitializerPtr kernel_initializer = GlorotUniform();  ///< Initial values of the kernel.
+  InitializerPtr bias_initializer = Zeros();            ///< Initial values of the bias.
+  RegularizerPtr kernel_regularizer = nullptr;          ///< Penalty on the kernel (none when null).
+  RegularizerPtr bias_regularizer = nullptr;            ///< Penalty on the bias (none when null).
+  std::string name;                                     ///< Layer name; empty: "conv2d", "conv2d_1", ...
 };
 
+/// 2-D convolution over NHWC inputs (Keras' Conv2D; see loom::conv2d).
 class LOOM_API Conv2D : public Layer {
  public:
+  /// `filters` output channels with a kernel of `kernel_size` (height, width; one value: square).
+  /// InvalidArgument for filters <= 0, another kernel size count or an unknown activation.
   Conv2D(int64_t filters, std::vector<int64_t> kernel_size, Conv2DLayerOptions options = {});
+  /// Creates the kernel (KH, KW, C_in / groups, filters) and, with use_bias, the bias (filters).
+  /// InvalidArgument unless the input is rank 4 with channels divisible by groups.
   void build(const Shape& input_shape) override;
+  /// The convolution of an NHWC batch.
   Tensor call(const Tensor& x, bool training) override;
+  /// (N, H_out, W_out, filters) from the window geometry.
   Shape compute_output_shape(const Shape& input_shape) override;
+  /// The kernel weight (empty handle before build).
   const Variable& kernel() const { return kernel_; }
+  /// The bias weight (empty handle before build or without use_bias).
   const Variable& bias() const { return bias_; }
 
  private:
@@ -110,8 +141,10 @@ class LOOM_API Conv2D : public Layer {
   Variable kernel_, bias_;
 };
 
+/// Maximum over 2-D windows of NHWC inputs (Keras' MaxPooling2D; see loom::max_pool2d).
 class LOOM_API MaxPool2D : public Layer {
  public:
+  /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid" or "same".
   explicit MaxPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
                      std::string padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
@@ -121,8 +154,10 @@ class LOOM_API MaxPool2D : public Layer {
   Pool2DOptions options_;
 };
 
+/// Mean over 2-D windows of NHWC inputs (Keras' AveragePooling2D; see loom::avg_pool2d).
 class LOOM_API AvgPool2D : public Layer {
  public:
+  /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid" or "same".
   explicit AvgPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
                      std::string padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
@@ -132,32 +167,44 @@ class LOOM_API AvgPool2D : public Layer {
   Pool2DOptions options_;
 };
 
+/// Mean over height and width: (N, H, W, C) to (N, C) (Keras' GlobalAveragePooling2D).
 class LOOM_API GlobalAvgPool2D : public Layer {
  public:
+  /// A GlobalAvgPool2D layer; `name` empty: a unique name.
   explicit GlobalAvgPool2D(std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
 };
 
+/// Options of BatchNormalization (Keras' arguments).
 struct BatchNormalizationOptions {
-  double momentum = 0.99;
-  double epsilon = 1e-3;
-  bool center = true;  // beta
-  bool scale = true;   // gamma
-  std::string name;
+  double momentum = 0.99;  ///< Weight of the old value in the moving statistics, in [0, 1].
+  double epsilon = 1e-3;   ///< Added to the variance before the square root; must be > 0.
+  bool center = true;  ///< Whether beta (the offset) is trained; else it stays 0.
+  bool scale = true;   ///< Whether gamma (the scale) is trained; else it stays 1.
+  std::string name;    ///< Layer name; empty: "batch_normalization", ...
 };
 
-// Normalises the last axis. Training uses the batch statistics and updates the moving mean and
-// variance (moving = momentum * moving + (1 - momentum) * batch; the variance update uses the
-// unbiased batch variance, as TF's fused kernel and PyTorch); inference uses the moving ones.
+/// Normalises the last axis. Training uses the batch statistics and updates the moving mean and
+/// variance (moving = momentum * moving + (1 - momentum) * batch; the variance update uses the
+/// unbiased batch variance, as TF's fused kernel and PyTorch); inference uses the moving ones.
 class LOOM_API BatchNormalization : public Layer {
  public:
+  /// InvalidArgument for a momentum outside [0, 1] or epsilon <= 0.
   explicit BatchNormalization(BatchNormalizationOptions options = {});
+  /// Creates gamma, beta, moving_mean and moving_variance, one value per channel (last axis);
+  /// InvalidArgument for inputs of rank < 2.
   void build(const Shape& input_shape) override;
+  /// Normalises with the batch statistics (and updates the moving ones) when training, else
+  /// with the moving statistics.
   Tensor call(const Tensor& x, bool training) override;
+  /// The scale per channel (ones at first).
   const Variable& gamma() const { return gamma_; }
+  /// The offset per channel (zeros at first).
   const Variable& beta() const { return beta_; }
+  /// The moving mean per channel (non-trainable).
   const Variable& moving_mean() const { return moving_mean_; }
+  /// The moving variance per channel (non-trainable).
   const Variable& moving_variance() const { return moving_variance_; }
 
  private:
@@ -165,18 +212,24 @@ class LOOM_API BatchNormalization : public Layer {
   Variable gamma_, beta_, moving_mean_, moving_variance_;
 };
 
+/// Concatenates its inputs along `axis` (a multi-input layer; see loom::concat).
 class LOOM_API Concatenate : public Layer {
  public:
+  /// Joins along `axis` (negative counts from the end).
   explicit Concatenate(int64_t axis = -1, std::string name = "");
+  /// The inputs joined; InvalidArgument for no inputs.
   Tensor call(const std::vector<Tensor>& xs, bool training) override;
 
  private:
   int64_t axis_;
 };
 
+/// Sums its inputs elementwise, with broadcasting (a multi-input layer).
 class LOOM_API Add : public Layer {
  public:
+  /// An Add layer; `name` empty: a unique name.
   explicit Add(std::string name = "");
+  /// The sum of the inputs; InvalidArgument for no inputs.
   Tensor call(const std::vector<Tensor>& xs, bool training) override;
 };
 

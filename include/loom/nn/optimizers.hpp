@@ -13,59 +13,76 @@
 
 namespace loom::nn {
 
+/// A learning rate as a function of the optimizer's step (Keras' LearningRateSchedule).
 class LOOM_API LearningRateSchedule {
  public:
   virtual ~LearningRateSchedule();
+  /// The learning rate at step `step` (0 for the first update).
   virtual double operator()(int64_t step) const = 0;
 };
+/// Schedules are shared, immutable objects.
 using SchedulePtr = std::shared_ptr<const LearningRateSchedule>;
-// initial * rate^(step / decay_steps) (floored exponent with staircase).
+/// initial * rate^(step / decay_steps) (floored exponent with staircase); InvalidArgument for
+/// decay_steps <= 0.
 LOOM_API SchedulePtr ExponentialDecay(double initial, int64_t decay_steps, double decay_rate, bool staircase = false);
-// Cosine from initial down to initial * alpha over decay_steps, then constant.
+/// Cosine from initial down to initial * alpha over decay_steps, then constant; InvalidArgument
+/// for decay_steps <= 0.
 LOOM_API SchedulePtr CosineDecay(double initial, int64_t decay_steps, double alpha = 0.0);
-// values[i] while step < boundaries[i] (piecewise constant; values has one more entry).
+/// values[i] while step < boundaries[i], then the last value (piecewise constant); values needs
+/// one more entry than boundaries (InvalidArgument otherwise).
 LOOM_API SchedulePtr StepDecay(std::vector<int64_t> boundaries, std::vector<double> values);
 
+/// Options every optimizer takes (Keras' common optimizer arguments).
 struct OptimizerOptions {
-  double learning_rate = 0.01;
-  SchedulePtr schedule = nullptr;  // overrides learning_rate when set
-  double clipnorm = 0;             // per-gradient L2 norm limit (0: none)
-  double clipvalue = 0;            // elementwise limit (0: none)
-  double global_clipnorm = 0;      // limit on the norm of all gradients together
+  double learning_rate = 0.01;     ///< Step size; must be > 0 unless a schedule is set.
+  SchedulePtr schedule = nullptr;  ///< Overrides learning_rate when set.
+  double clipnorm = 0;             ///< Per-gradient L2 norm limit (0: none).
+  double clipvalue = 0;            ///< Elementwise limit on gradients (0: none).
+  double global_clipnorm = 0;      ///< Limit on the norm of all gradients together (0: none).
 };
 
+/// Base of the optimizers (Keras' keras.optimizers.Optimizer); works in custom training loops
+/// too. Subclasses implement update().
 class LOOM_API Optimizer {
  public:
+  /// InvalidArgument for a learning rate <= 0 without a schedule.
   explicit Optimizer(OptimizerOptions options);
   virtual ~Optimizer();
-  // One update of each variable with its gradient (undefined gradients are skipped). All new
-  // values are computed first and then assigned together, so a failure (out of memory, a bad
-  // gradient) leaves every variable and slot as it was.
+  /// One update of each variable with its gradient (undefined gradients are skipped). All new
+  /// values are computed first and then assigned together, so a failure (out of memory, a bad
+  /// gradient) leaves every variable and slot as it was. InvalidArgument when the counts
+  /// differ, ShapeError when a gradient's shape is not its variable's.
   void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
+  /// Number of apply_gradients calls so far (the schedule's step).
   int64_t iterations() const { return iterations_; }
+  /// The learning rate the next update uses.
   double current_learning_rate() const;
+  /// "SGD", "Adam", "AdamW" or "RMSprop" for the built-in ones.
   virtual std::string name() const = 0;
 
-  // Slot variables (momentum, moments) by "<variable name>/<slot>", and the step count, for
-  // checkpoints. set_state matches slots to `vars` by name.
+  /// Slot variables (momentum, moments) by `variable_name/slot`, and the step count
+  /// ("iterations"), for checkpoints. InvalidArgument when two variables share a name.
   std::map<std::string, Tensor> state() const;
+  /// Restores what state() returned, matching slots to `vars` by name; NotFoundError for a slot
+  /// that matches no variable, ShapeError for a slot of another shape.
   void set_state(const std::map<std::string, Tensor>& state, const std::vector<Variable>& vars);
 
  protected:
-  // The new values of one step, assigned by apply_gradients once all are computed.
+  /// The new values of one step, assigned by apply_gradients once all are computed.
   class LOOM_API Updates {
    public:
+    /// Queues `value` for `target` (cast to its dtype); ShapeError for another shape.
     void assign(const Variable& target, const Tensor& value);
 
    private:
     friend class Optimizer;
     std::vector<std::pair<Variable, Tensor>> items_;
   };
-  // Computes the new values of `var` and of its slots into `updates` (without assigning).
+  /// Computes the new values of `var` and of its slots into `updates` (without assigning).
   virtual void update(Updates& updates, const Variable& var, const Tensor& grad, double lr) = 0;
-  // The slot tensor of a variable, created as zeros on first use.
+  /// The slot tensor of a variable, created as zeros on first use.
   Variable& slot(const Variable& var, const std::string& slot_name);
-  int64_t iterations_ = 0;
+  int64_t iterations_ = 0;  ///< Completed steps; apply_gradients increments it.
 
  private:
   struct Slots {
@@ -75,17 +92,25 @@ class LOOM_API Optimizer {
   OptimizerOptions options_;
   std::map<uint64_t, Slots> slots_;  // by variable id
 };
+/// Optimizers are shared by pointer (a Model holds its optimizer).
 using OptimizerPtr = std::shared_ptr<Optimizer>;
 
+/// Stochastic gradient descent with optional (Nesterov) momentum, as Keras. `learning_rate`
+/// replaces options.learning_rate; InvalidArgument for a momentum outside [0, 1].
 LOOM_API OptimizerPtr SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false,
                           OptimizerOptions options = {});
+/// Adam, as Keras. `learning_rate` replaces options.learning_rate.
 LOOM_API OptimizerPtr Adam(double learning_rate = 0.001, double beta_1 = 0.9, double beta_2 = 0.999,
                            double epsilon = 1e-7, OptimizerOptions options = {});
+/// Adam with decoupled weight decay: each step first scales the weights by
+/// 1 - learning_rate * weight_decay.
 LOOM_API OptimizerPtr AdamW(double learning_rate = 0.001, double weight_decay = 0.004, double beta_1 = 0.9,
                             double beta_2 = 0.999, double epsilon = 1e-7, OptimizerOptions options = {});
+/// RMSprop with optional momentum and centering, as Keras.
 LOOM_API OptimizerPtr RMSprop(double learning_rate = 0.001, double rho = 0.9, double momentum = 0.0,
                               double epsilon = 1e-7, bool centered = false, OptimizerOptions options = {});
-// "sgd", "adam", "adamw", "rmsprop" with default arguments (learning rate when given).
+/// "sgd", "adam", "adamw", "rmsprop" with default arguments (learning rate when given);
+/// InvalidArgument for another name.
 LOOM_API OptimizerPtr get_optimizer(const std::string& name, std::optional<double> learning_rate = {});
 
 }  // namespace loom::nn
