@@ -10,7 +10,7 @@
 #include <string>
 #include <type_traits>
 
-#include "core/strided_layout.hpp"
+#include "loom/backend/strided_layout.hpp"
 #include "loom/error.hpp"
 #include "loom/tensor.hpp"
 
@@ -80,7 +80,7 @@ inline constexpr int kMaxDims = 8;
 struct Indexer {
   int ndim;
   int64_t shape[kMaxDims];
-  int64_t strides[detail::kMaxOperands][kMaxDims];  // bytes
+  int64_t strides[backend::kMaxOperands][kMaxDims];  // bytes
   __device__ void offsets(int64_t linear, int64_t* out, int nops) const {
     for (int op = 0; op < nops; ++op) out[op] = 0;
     for (int d = ndim - 1; d >= 0; --d) {
@@ -93,6 +93,6 @@ struct Indexer {
 
 // The indexer of an elementwise call; inputs with more than kMaxDims coalesced axes are the
 // caller's to make contiguous first (layout() returns false).
-bool make_indexer(const detail::StridedLayout& layout, Indexer& ix);
+bool make_indexer(const backend::StridedLayout& layout, Indexer& ix);
 
 }  // namespace loom::cuda

@@ -5,7 +5,7 @@
 // not symmetric, sizes beyond int, no deterministic algorithm, cuDNN unusable, or
 // set_cudnn_enabled(false)); the caller then runs loom's im2col + cuBLAS kernels.
 #include "loom/tensor.hpp"
-#include "ops/nn_geometry.hpp"
+#include "loom/backend/geometry.hpp"
 
 namespace loom::cuda {
 

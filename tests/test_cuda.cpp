@@ -7,7 +7,7 @@
 #include <set>
 
 #include "ops/registry.hpp"
-#include "loom/fault_injection.hpp"
+#include "loom/testing/fault_injection.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {

@@ -10,7 +10,7 @@
 #include <future>
 #include <thread>
 
-#include "loom/fault_injection.hpp"
+#include "loom/testing/fault_injection.hpp"
 #include "support/test_support.hpp"
 
 // AddressSanitizer (gcc says __SANITIZE_ADDRESS__, clang __has_feature): its quarantine holds

@@ -7,15 +7,6 @@ namespace {
 
 using namespace loom::nn;
 
-FitOptions quiet(int epochs, int64_t batch) {
-  FitOptions o;
-  o.epochs = epochs;
-  o.batch_size = batch;
-  o.verbose = 0;
-  o.seed = 3;
-  return o;
-}
-
 TEST(SeedModels, SequentialMlpWithDropoutOnImages) {
   set_seed(2);
   // Two kinds of 28x28 "images": bright top half or bright bottom half, with noise.
@@ -30,7 +21,7 @@ TEST(SeedModels, SequentialMlpWithDropoutOnImages) {
       std::make_shared<Dense>(256, "relu"), std::make_shared<Dropout>(0.5), std::make_shared<Dense>(10, "softmax")},
       Shape{28, 28});
   model->compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
-  FitOptions o = quiet(3, 32);
+  FitOptions o = quiet(3, 32, 3);
   o.validation_split = 0.1;
   const History h = model->fit(images, labels, o);
   EXPECT_GT(h.history.at("val_accuracy").back(), 0.95);
@@ -122,7 +113,7 @@ TEST(SeedModels, WeightDecayShrinksWeightsAndHelpsGeneralise) {
     if (wd > 0) o.kernel_regularizer = L2(wd);
     auto net = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(1, o)}, Shape{dims});
     net->compile(SGD(0.003), MeanSquaredError());
-    net->fit(train_set.first, train_set.second, quiet(100, 1));
+    net->fit(train_set.first, train_set.second, quiet(100, 1, 3));
     return std::make_pair(norm(net->weights()[0]).item<double>(),
                           net->evaluate(test_set.first, test_set.second).at("loss"));
   };
@@ -148,7 +139,7 @@ TEST(SeedModels, PolynomialUnderAndOverFitting) {
     set_seed(6);
     auto net = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(1)}, Shape{k});
     net->compile(SGD(0.01), MeanSquaredError());
-    net->fit(ft, yt, quiet(epochs, 10));
+    net->fit(ft, yt, quiet(epochs, 10, 3));
     return std::make_pair(net->evaluate(ft, yt).at("loss"), net->evaluate(fv, yv).at("loss"));
   };
   const auto [normal_train, normal_test] = fit(4, 100, 200);
@@ -168,7 +159,7 @@ TEST(SeedModels, KFoldCrossValidation) {
     set_seed(7);
     auto net = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(1)}, Shape{3});
     net->compile(SGD(0.1), MeanSquaredError());
-    net->fit(parts[0], parts[1], quiet(20, 8));
+    net->fit(parts[0], parts[1], quiet(20, 8, 3));
     total += net->evaluate(parts[2], parts[3]).at("loss");
   }
   EXPECT_LT(total / 5, 1e-3);
@@ -249,7 +240,7 @@ TEST(SeedModels, BatchNormLeNetTrainsAndPredictsPerSample) {
   const Tensor x = random_uniform({64, 28, 28, 1}, 0, 1, DType::Float32, 17);
   const Tensor y = argmax(reshape(x, {64, -1})[{Slice(), Slice(None, 10)}], 1);
   net->compile(SGD(0.5, 0.9), SparseCategoricalCrossentropy(true));
-  const History h = net->fit(x, y, quiet(5, 16));
+  const History h = net->fit(x, y, quiet(5, 16, 3));
   EXPECT_LT(h.history.at("loss").back(), h.history.at("loss").front());
   auto bn = std::dynamic_pointer_cast<BatchNormalization>(net->get_layer(1));
   ASSERT_TRUE(bn);

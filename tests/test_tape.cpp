@@ -1,7 +1,7 @@
 // GradientTape semantics and every gradient example of the seed, with exact values.
 #include <thread>
 
-#include "autograd/recording.hpp"
+#include "ops/recording.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {

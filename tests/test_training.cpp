@@ -31,15 +31,6 @@ std::shared_ptr<Sequential> mlp(double dropout = 0.0) {
                                       Shape{10});
 }
 
-FitOptions quiet(int epochs, int64_t batch = 32) {
-  FitOptions o;
-  o.epochs = epochs;
-  o.batch_size = batch;
-  o.verbose = 0;
-  o.seed = 7;
-  return o;
-}
-
 TEST(Fit, LearnsAndReportsHistory) {
   set_seed(1);
   auto [x, y] = blobs(600, 2);

@@ -17,7 +17,7 @@
 #include "cuda/conv_cudnn.hpp"
 #include "loom/device.hpp"
 #include "loom/ops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cuda {
 namespace {
@@ -217,7 +217,7 @@ bool cudnn_conv2d_backprop_filter(const ops::Conv2DGeometry& geo, const Tensor& 
   if (!convolve<BackwardFilter>("conv2d_backprop_filter", geo, x.dtype(), x.device(), xc.data_ptr(), dyc.data_ptr(),
                                 krsc.data_ptr()))
     return false;
-  detail::copy_into(out, transpose(krsc, {1, 2, 3, 0}));
+  ops::copy_into(out, transpose(krsc, {1, 2, 3, 0}));
   return true;
 }
 

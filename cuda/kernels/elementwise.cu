@@ -5,7 +5,8 @@
 
 #include "cuda/common.hpp"
 #include "cuda/registration.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/arithmetic.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cuda {
 namespace {
@@ -47,21 +48,21 @@ __global__ void map3_strided(char* out, const char* c, const char* a, const char
 
 // Layout for out <- inputs; too many axes: the inputs are made contiguous first.
 Indexer indexer_for(const Tensor& out, std::initializer_list<const Tensor*> inputs, std::vector<Tensor>& keep,
-                    detail::StridedLayout& L) {
-  L = detail::strided_layout(out, inputs);
+                    backend::StridedLayout& L) {
+  L = backend::strided_layout(out, inputs);
   Indexer ix{};
   if (make_indexer(L, ix)) return ix;
   for (const Tensor* t : inputs) keep.push_back(t->contiguous());
   std::vector<const Tensor*> ptrs;
   for (const Tensor& t : keep) ptrs.push_back(&t);
-  if (ptrs.size() == 1) L = detail::strided_layout(out, {ptrs[0]});
-  else if (ptrs.size() == 2) L = detail::strided_layout(out, {ptrs[0], ptrs[1]});
-  else L = detail::strided_layout(out, {ptrs[0], ptrs[1], ptrs[2]});
+  if (ptrs.size() == 1) L = backend::strided_layout(out, {ptrs[0]});
+  else if (ptrs.size() == 2) L = backend::strided_layout(out, {ptrs[0], ptrs[1]});
+  else L = backend::strided_layout(out, {ptrs[0], ptrs[1], ptrs[2]});
   if (!make_indexer(L, ix)) throw InternalError("[cuda] output layout has too many axes");
   return ix;
 }
 
-bool contiguous_run(const detail::StridedLayout& L, std::initializer_list<size_t> sizes) {
+bool contiguous_run(const backend::StridedLayout& L, std::initializer_list<size_t> sizes) {
   if (L.shape.rank() != 1) return false;
   size_t k = 0;
   for (size_t s : sizes) {
@@ -76,7 +77,7 @@ void map1(const char* op, const Tensor& out, const Tensor& a, F f) {
   if (n == 0) return;
   const cudaStream_t s = stream(out.device().index);
   std::vector<Tensor> keep;
-  detail::StridedLayout L;
+  backend::StridedLayout L;
   const Indexer ix = indexer_for(out, {&a}, keep, L);
   const Tensor& in = keep.empty() ? a : keep[0];
   if (contiguous_run(L, {sizeof(Out), sizeof(A)})) {
@@ -93,7 +94,7 @@ void map2(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, F
   if (n == 0) return;
   const cudaStream_t s = stream(out.device().index);
   std::vector<Tensor> keep;
-  detail::StridedLayout L;
+  backend::StridedLayout L;
   const Indexer ix = indexer_for(out, {&a, &b}, keep, L);
   const Tensor& x = keep.empty() ? a : keep[0];
   const Tensor& y = keep.empty() ? b : keep[1];
@@ -170,6 +171,7 @@ LOOM_BINARY_FUNCTOR(Minimum, (a < b || nan_of(a)) ? a : b)
 // the kernel and turns into an error (a GPU does not trap on them).
 __device__ int bad_integer_flag;
 
+// The integer rules are loom/backend/arithmetic.hpp's, shared with the CPU.
 struct FloorDiv {
   template <class T>
   __device__ T operator()(T ia, T ib) const {
@@ -178,18 +180,10 @@ struct FloorDiv {
     if constexpr (std::is_floating_point_v<C>) {
       return convert<T>(floor(a / b));
     } else {
-      if (b == 0) {
-        bad_integer_flag = 1;
-        return T(0);
-      }
-      if constexpr (std::is_signed_v<C>) {
-        if (b == C(-1)) return static_cast<T>(C(0) - a);
-        C q = a / b;
-        if ((a % b != 0) && ((a < 0) != (b < 0))) q = q - 1;
-        return static_cast<T>(q);
-      } else {
-        return static_cast<T>(a / b);
-      }
+      bool bad = false;
+      const T q = static_cast<T>(arithmetic::floor_div(a, b, bad));
+      if (bad) bad_integer_flag = 1;
+      return q;
     }
   }
 };
@@ -199,22 +193,12 @@ struct Mod {
     using C = compute_t<T>;
     const C a = convert<C>(ia), b = convert<C>(ib);
     if constexpr (std::is_floating_point_v<C>) {
-      C r = fmod(a, b);
-      if (r != C(0) && ((r < C(0)) != (b < C(0)))) r += b;
-      return convert<T>(r);
+      return convert<T>(arithmetic::floor_mod_of_remainder(fmod(a, b), b));
     } else {
-      if (b == 0) {
-        bad_integer_flag = 1;
-        return T(0);
-      }
-      if constexpr (std::is_signed_v<C>) {
-        if (b == C(-1)) return T(0);
-        C r = a % b;
-        if (r != 0 && ((r < 0) != (b < 0))) r = r + b;
-        return static_cast<T>(r);
-      } else {
-        return static_cast<T>(a % b);
-      }
+      bool bad = false;
+      const T r = static_cast<T>(arithmetic::floor_mod(a, b, bad));
+      if (bad) bad_integer_flag = 1;
+      return r;
     }
   }
 };
@@ -226,19 +210,10 @@ struct Pow {
     if constexpr (std::is_floating_point_v<C>) {
       return convert<T>(pow(a, b));
     } else {
-      if constexpr (std::is_signed_v<C>) {
-        if (b < 0) {
-          bad_integer_flag = 1;
-          return T(0);
-        }
-      }
-      using U = std::make_unsigned_t<C>;
-      U result = 1, base = static_cast<U>(a);
-      for (U e = static_cast<U>(b); e; e >>= 1) {
-        if (e & 1) result = static_cast<U>(result * base);
-        base = static_cast<U>(base * base);
-      }
-      return static_cast<T>(result);
+      bool bad = false;
+      const T p = static_cast<T>(arithmetic::power(a, b, bad));
+      if (bad) bad_integer_flag = 1;
+      return p;
     }
   }
 };
@@ -287,7 +262,7 @@ void checked_binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
     check(cudaStreamSynchronize(stream(device)), call.name());
     if (flag) {
       throw InvalidArgument(std::string("[") + call.name() + "] " +
-                            (call.op.name == "pow" ? "integers cannot be raised to negative integer powers" : "integer division by zero"));
+                            (std::string(call.name()) == "pow" ? "integers cannot be raised to negative integer powers" : "integer division by zero"));
     }
   }
 }
@@ -333,7 +308,7 @@ void where_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const int64_t n = o.numel();
   if (n == 0) return;
   std::vector<Tensor> keep;
-  detail::StridedLayout L;
+  backend::StridedLayout L;
   const Indexer ix = indexer_for(o, {&call.inputs[0], &call.inputs[1], &call.inputs[2]}, keep, L);
   const Tensor& c = keep.empty() ? call.inputs[0] : keep[0];
   const Tensor& a = keep.empty() ? call.inputs[1] : keep[1];

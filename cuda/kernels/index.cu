@@ -1,11 +1,11 @@
 // gather / scatter_add, and the creation kernels (fill, range, Philox random numbers: the same
 // generator as the CPU's, so a seed gives the same values on both).
-#include "core/philox.hpp"
+#include "loom/backend/philox.hpp"
 #include "cuda/common.hpp"
 #include "cuda/registration.hpp"
 #include "loom/creation.hpp"
 #include "loom/ops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cuda {
 namespace {

@@ -11,7 +11,7 @@
 #include "loom/creation.hpp"
 #include "loom/device.hpp"
 #include "loom/ops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cuda {
 namespace {
@@ -95,7 +95,7 @@ void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const int64_t k = ta ? a_in.shape()[static_cast<size_t>(a_in.rank() - 2)] : a_in.shape().back();
   if (c.numel() == 0) return;
   if (k == 0) {
-    detail::copy_into(c, zeros_like(c));
+    ops::copy_into(c, zeros_like(c));
     return;
   }
   const Operand a = operand(call.inputs[0], batch), b = operand(call.inputs[1], batch);

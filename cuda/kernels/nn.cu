@@ -10,51 +10,50 @@
 #include "loom/creation.hpp"
 #include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
-#include "ops/fused_activation.hpp"
-#include "ops/nn_geometry.hpp"
-#include "ops/op_utils.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/geometry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cuda {
 namespace {
 
-struct ConvDims {
-  int64_t N, H, W, C, KH, KW, O, OH, OW, sh, sw, dh, dw, pt, pl;
-};
-
-ConvDims dims_of(const ops::Conv2DGeometry& g, int64_t channels, int64_t out_channels) {
-  return {g.n, g.win.in_h, g.win.in_w, channels, g.win.k_h, g.win.k_w, out_channels, g.win.out_h, g.win.out_w,
-          g.win.stride_h, g.win.stride_w, g.win.dil_h, g.win.dil_w, g.win.pad_top, g.win.pad_left};
+// The geometry of one channel group, run as an ungrouped convolution.
+ops::Conv2DGeometry one_group(ops::Conv2DGeometry g) {
+  g.c_in = g.group_in();
+  g.c_out = g.group_out();
+  g.groups = 1;
+  return g;
 }
 
 // cols[(n, oh, ow), (kh, kw, c)] = x[n, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, c] (0 outside).
 template <class T>
-__global__ void im2col(const T* x, T* cols, ConvDims d) {
-  const int64_t patch = d.KH * d.KW * d.C, total = d.N * d.OH * d.OW * patch;
+__global__ void im2col(const T* x, T* cols, ops::Conv2DGeometry d) {
+  const ops::Window2D& w = d.win;
+  const int64_t patch = w.k_h * w.k_w * d.c_in, total = d.n * w.out_h * w.out_w * patch;
   for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t c = t % d.C, kw = t / d.C % d.KW, kh = t / (d.C * d.KW) % d.KH, pix = t / patch;
-    const int64_t ow = pix % d.OW, oh = pix / d.OW % d.OH, n = pix / (d.OW * d.OH);
-    const int64_t ih = oh * d.sh - d.pt + kh * d.dh, iw = ow * d.sw - d.pl + kw * d.dw;
-    cols[t] = (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) ? T(0) : x[((n * d.H + ih) * d.W + iw) * d.C + c];
+    const int64_t c = t % d.c_in, kw = t / d.c_in % w.k_w, kh = t / (d.c_in * w.k_w) % w.k_h, pix = t / patch;
+    const int64_t ow = pix % w.out_w, oh = pix / w.out_w % w.out_h, n = pix / (w.out_w * w.out_h);
+    const int64_t ih = oh * w.stride_h - w.pad_top + kh * w.dil_h, iw = ow * w.stride_w - w.pad_left + kw * w.dil_w;
+    cols[t] = (ih < 0 || ih >= w.in_h || iw < 0 || iw >= w.in_w) ? T(0) : x[d.x_at(n, ih, iw, c)];
   }
 }
 
 // dx[n, ih, iw, c] = sum of dcols over the output pixels whose window covers it (gather form:
 // no atomics, deterministic).
 template <class T>
-__global__ void col2im(const T* dcols, T* dx, ConvDims d) {
-  const int64_t patch = d.KH * d.KW * d.C, total = d.N * d.H * d.W * d.C;
+__global__ void col2im(const T* dcols, T* dx, ops::Conv2DGeometry d) {
+  const ops::Window2D& w = d.win;
+  const int64_t patch = w.k_h * w.k_w * d.c_in, total = d.n * w.in_h * w.in_w * d.c_in;
   for (int64_t t = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; t < total; t += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t c = t % d.C, iw = t / d.C % d.W, ih = t / (d.C * d.W) % d.H, n = t / (d.C * d.W * d.H);
+    const int64_t c = t % d.c_in, iw = t / d.c_in % w.in_w, ih = t / (d.c_in * w.in_w) % w.in_h, n = t / (d.c_in * w.in_w * w.in_h);
     compute_t<T> acc = 0;
-    for (int64_t kh = 0; kh < d.KH; ++kh) {
-      const int64_t y = ih + d.pt - kh * d.dh;
-      if (y < 0 || y % d.sh != 0 || y / d.sh >= d.OH) continue;
-      for (int64_t kw = 0; kw < d.KW; ++kw) {
-        const int64_t x = iw + d.pl - kw * d.dw;
-        if (x < 0 || x % d.sw != 0 || x / d.sw >= d.OW) continue;
-        const int64_t pix = (n * d.OH + y / d.sh) * d.OW + x / d.sw;
-        acc += convert<compute_t<T>>(dcols[pix * patch + (kh * d.KW + kw) * d.C + c]);
+    for (int64_t kh = 0; kh < w.k_h; ++kh) {
+      const int64_t y = ih + w.pad_top - kh * w.dil_h;
+      if (y < 0 || y % w.stride_h != 0 || y / w.stride_h >= w.out_h) continue;
+      for (int64_t kw = 0; kw < w.k_w; ++kw) {
+        const int64_t x = iw + w.pad_left - kw * w.dil_w;
+        if (x < 0 || x % w.stride_w != 0 || x / w.stride_w >= w.out_w) continue;
+        const int64_t pix = (n * w.out_h + y / w.stride_h) * w.out_w + x / w.stride_w;
+        acc += convert<compute_t<T>>(dcols[pix * patch + (kh * w.k_w + kw) * d.c_in + c]);
       }
     }
     dx[t] = convert<T>(acc);
@@ -67,8 +66,8 @@ void for_float(DType dtype, F&& f) {
   else f(float{});
 }
 
-Tensor run_im2col(const Tensor& x, const ConvDims& d) {
-  Tensor cols = empty({d.N * d.OH * d.OW, d.KH * d.KW * d.C}, x.dtype(), x.device(), "conv2d");
+Tensor run_im2col(const Tensor& x, const ops::Conv2DGeometry& d) {
+  Tensor cols = empty({d.n * d.win.out_h * d.win.out_w, d.win.k_h * d.win.k_w * d.c_in}, x.dtype(), x.device(), "conv2d");
   for_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     im2col<T><<<blocks_for(cols.numel()), kThreads, 0, stream(x.device().index)>>>(static_cast<const T*>(x.data_ptr()),
@@ -88,10 +87,10 @@ Tensor im2col_conv2d(const ops::Conv2DGeometry& geo, const Tensor& x, const Tens
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
-    const ConvDims d = dims_of(geo, ICg, OCg);
+    const ops::Conv2DGeometry d = one_group(geo);
     const Tensor cols = run_im2col(channels(x, g, ICg, G), d);
-    const Tensor w = reshape(channels(f, g, OCg, G), {d.KH * d.KW * ICg, OCg});
-    parts.push_back(reshape(matmul(cols, w), {d.N, d.OH, d.OW, OCg}));
+    const Tensor w = reshape(channels(f, g, OCg, G), {d.win.k_h * d.win.k_w * ICg, OCg});
+    parts.push_back(reshape(matmul(cols, w), {d.n, d.win.out_h, d.win.out_w, OCg}));
   }
   return G == 1 ? parts[0] : concat(parts, -1);
 }
@@ -106,7 +105,7 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
   if (on_cudnn && call.inputs.size() == 2 && act == "linear") return;
   Tensor y = on_cudnn ? out[0] : im2col_conv2d(geo, x, f);
   if (call.inputs.size() == 3) y = y + call.inputs[2];
-  detail::copy_into(out[0], activation(y, act));
+  ops::copy_into(out[0], activation(y, act));
 }
 
 void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -117,10 +116,10 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
-    const ConvDims d = dims_of(geo, ICg, OCg);
-    const Tensor w = reshape(channels(f, g, OCg, G), {d.KH * d.KW * ICg, OCg});
-    const Tensor dcols = matmul(reshape(channels(dy, g, OCg, G), {d.N * d.OH * d.OW, OCg}), w, false, true).contiguous();
-    Tensor dx = empty({d.N, d.H, d.W, ICg}, dy.dtype(), dy.device(), call.name());
+    const ops::Conv2DGeometry d = one_group(geo);
+    const Tensor w = reshape(channels(f, g, OCg, G), {d.win.k_h * d.win.k_w * ICg, OCg});
+    const Tensor dcols = matmul(reshape(channels(dy, g, OCg, G), {d.n * d.win.out_h * d.win.out_w, OCg}), w, false, true).contiguous();
+    Tensor dx = empty({d.n, d.win.in_h, d.win.in_w, ICg}, dy.dtype(), dy.device(), call.name());
     for_float(dy.dtype(), [&](auto tag) {
       using T = decltype(tag);
       col2im<T><<<blocks_for(dx.numel()), kThreads, 0, stream(dy.device().index)>>>(static_cast<const T*>(dcols.data_ptr()),
@@ -129,7 +128,7 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
     check_launch(call.name());
     parts.push_back(dx);
   }
-  detail::copy_into(out[0], G == 1 ? parts[0] : concat(parts, -1));
+  ops::copy_into(out[0], G == 1 ? parts[0] : concat(parts, -1));
 }
 
 void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -140,12 +139,12 @@ void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
-    const ConvDims d = dims_of(geo, ICg, OCg);
+    const ops::Conv2DGeometry d = one_group(geo);
     const Tensor cols = run_im2col(channels(x, g, ICg, G), d);
-    const Tensor df = matmul(cols, reshape(channels(dy, g, OCg, G), {d.N * d.OH * d.OW, OCg}), true, false);
-    parts.push_back(reshape(df, {d.KH, d.KW, ICg, OCg}));
+    const Tensor df = matmul(cols, reshape(channels(dy, g, OCg, G), {d.n * d.win.out_h * d.win.out_w, OCg}), true, false);
+    parts.push_back(reshape(df, {d.win.k_h, d.win.k_w, ICg, OCg}));
   }
-  detail::copy_into(out[0], G == 1 ? parts[0] : concat(parts, -1));
+  ops::copy_into(out[0], G == 1 ? parts[0] : concat(parts, -1));
 }
 
 // ---------------------------------------------------------------- pooling (NHWC)
@@ -157,10 +156,7 @@ struct PoolDims {
 };
 
 PoolDims pool_dims(const OpCall& call, const Shape& x) {
-  const auto window = call.attrs.get_ints("window", call.name());
-  Attrs attrs = call.attrs;
-  if (!attrs.has("strides")) attrs.set("strides", window);
-  const auto w = ops::window_2d(x[1], x[2], window[0], window[1], attrs, call.name(), false);
+  const ops::Window2D w = ops::pool_window_2d(x, call.attrs, call.name());
   return {x[0], x[1], x[2], x[3], w.out_h, w.out_w, w.k_h, w.k_w, w.stride_h, w.stride_w, w.pad_top, w.pad_left};
 }
 

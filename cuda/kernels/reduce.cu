@@ -6,8 +6,7 @@
 #include "cuda/common.hpp"
 #include "cuda/registration.hpp"
 #include "loom/ops.hpp"
-#include "ops/op_utils.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cuda {
 namespace {

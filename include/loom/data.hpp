@@ -43,6 +43,10 @@ struct MnistData {
 /// different counts.
 LOOM_API MnistData load_mnist(const std::string& dir);
 
+/// A permutation of [0, n) drawn from `seed` (Fisher-Yates on splitmix64): the same on every
+/// platform, so shuffled orders are reproducible anywhere. Dataset::shuffle and fit() use it.
+LOOM_API std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
+
 /// A pipeline over examples (tuples of tensors sharing their first axis), as tf.data.
 ///
 /// `Dataset::from_tensors({x, y}).shuffle(seed).batch(32)`. Iterating yields elements (vectors

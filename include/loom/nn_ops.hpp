@@ -49,6 +49,11 @@ struct LOOM_API Conv2DOptions {
 /// InvalidArgument for bad strides, dilations or padding.
 LOOM_API Tensor conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias = Tensor(),
                        const Conv2DOptions& options = {});
+/// The shape conv2d gives for an input of shape `input` (NHWC; the batch axis may be -1) and a
+/// kernel_h x kernel_w filter with `filters` output channels; ShapeError or InvalidArgument as
+/// conv2d would raise them.
+LOOM_API Shape conv2d_output_shape(const Shape& input, int64_t kernel_h, int64_t kernel_w, int64_t filters,
+                                   const Conv2DOptions& options = {});
 
 /// Options of the 2-D pooling ops.
 struct LOOM_API Pool2DOptions {
@@ -56,6 +61,9 @@ struct LOOM_API Pool2DOptions {
   std::vector<int64_t> strides{};     ///< Stride along height and width; empty: the window.
   Padding padding{"valid"};           ///< Padding of the input.
 };
+/// The shape max_pool2d and avg_pool2d give for an input of shape `input` (NHWC; the batch axis
+/// may be -1); ShapeError or InvalidArgument as the pooling ops would raise them.
+LOOM_API Shape pool2d_output_shape(const Shape& input, const Pool2DOptions& options = {});
 /// Maximum over each window of an NHWC input (ShapeError unless rank 4).
 LOOM_API Tensor max_pool2d(const Tensor& x, const Pool2DOptions& options = {});
 /// Mean over each window of an NHWC input; averages exclude padded positions (as TF's "same"

@@ -92,6 +92,18 @@ class LOOM_API GradientTape {
   std::shared_ptr<detail::TapeImpl> impl_;
 };
 
+/// While it lives, no gradient tape of this thread records anything (libtorch's
+/// torch::NoGradGuard, PyTorch's `with torch.no_grad():`): ops run as usual but are not part of
+/// any gradient. For work around training that must not be differentiated, such as weight
+/// updates and metrics. Guards nest; a tape's own stop_recording() pauses only that tape.
+class LOOM_API NoGradGuard {
+ public:
+  NoGradGuard();   ///< Pauses recording on every tape of this thread.
+  ~NoGradGuard();  ///< Resumes it (unless an outer guard is still alive).
+  NoGradGuard(const NoGradGuard&) = delete;             ///< Not copyable.
+  NoGradGuard& operator=(const NoGradGuard&) = delete;  ///< Not copyable.
+};
+
 /// What the `forward` function of custom_gradient returns.
 struct CustomGradientResult {
   std::vector<Tensor> outputs;  ///< The outputs of the call.

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "autograd/id_table.hpp"
-#include "autograd/recording.hpp"
+#include "ops/recording.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
@@ -137,6 +137,22 @@ void accumulate(IdTable<Tensor>& grads, uint64_t id, const Tensor& g) {
   slot = inserted ? g : add(slot, g);
 }
 
+// The gradient of an op marked grad_through_fallback: its fallback (the op in terms of other ops)
+// differentiated on a nested tape, which outer tapes record too, so higher orders work.
+std::vector<Tensor> fallback_gradients(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
+                                       const std::vector<Tensor>& out_grads) {
+  GradientTape tape;
+  tape.watch(inputs);
+  const std::vector<Tensor> outputs = op.fallback(OpCall{op, inputs, attrs, inputs.at(0).device()});
+  std::vector<Tensor> targets, seeds;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!out_grads[i].defined()) continue;
+    targets.push_back(outputs[i]);
+    seeds.push_back(out_grads[i]);
+  }
+  return tape.gradient(targets, inputs, seeds);
+}
+
 std::vector<Tensor> entry_gradients(TapeEntry& e, const std::vector<Tensor>& out_grads,
                                     const std::vector<bool>& needs) {
   if (e.custom) {  // user code gets zeros for outputs no gradient reached
@@ -153,6 +169,7 @@ std::vector<Tensor> entry_gradients(TapeEntry& e, const std::vector<Tensor>& out
     input_metas.push_back(in.meta);
   }
   for (const TapeSlot& out : e.outputs) outputs.push_back(out.saved);
+  if (!e.op->grad) return fallback_gradients(*e.op, e.attrs, inputs, out_grads);
   GradCall call{*e.op, e.attrs, inputs, input_metas, outputs, out_grads, needs};
   // Single-output ops always receive a defined gradient; multi-output ones may see gaps.
   return e.op->grad(call);
@@ -160,15 +177,12 @@ std::vector<Tensor> entry_gradients(TapeEntry& e, const std::vector<Tensor>& out
 
 }  // namespace
 
-TapeThreadState& tape_thread_state() {
-  thread_local TapeThreadState state;
-  return state;
-}
-
-void record_op(const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
-               const std::vector<Tensor>& outputs) {
-  record_all(op, attrs, inputs, outputs, nullptr);
-}
+// The dispatcher records through this (ops/recording.hpp): installed when the library loads.
+const bool recorder_installed = [] {
+  install_recorder([](const OpDef& op, const Attrs& attrs, const std::vector<Tensor>& inputs,
+                      const std::vector<Tensor>& outputs) { record_all(op, attrs, inputs, outputs, nullptr); });
+  return true;
+}();
 
 }  // namespace detail
 
@@ -383,5 +397,8 @@ LOOM_REGISTER_OPS(custom_gradient) {
       })
       .doc("tape entry of a user-supplied gradient (see custom_gradient)");
 }
+
+NoGradGuard::NoGradGuard() { ++detail::tape_thread_state().paused; }
+NoGradGuard::~NoGradGuard() { --detail::tape_thread_state().paused; }
 
 }  // namespace loom

@@ -1,6 +1,6 @@
 #include "loom/variable.hpp"
 
-#include "autograd/recording.hpp"
+#include "ops/recording.hpp"
 #include "loom/creation.hpp"
 #include "loom/ops.hpp"
 #include "ops/registry.hpp"
@@ -72,7 +72,7 @@ Tensor Variable::read_value() const {
 Variable& Variable::assign(const Tensor& value) {
   info_of(*this, "assign");
   detail::RecordingPause pause;
-  detail::copy_into(*this, prepare_value(*this, value, "assign", true));
+  ops::copy_into(*this, prepare_value(*this, value, "assign", true));
   return *this;
 }
 
@@ -86,7 +86,7 @@ Variable& Variable::assign_add(const Tensor& delta) {
   info_of(*this, "assign_add");
   detail::RecordingPause pause;
   const Tensor sum = add(*this, prepare_value(*this, delta, "assign_add", false));
-  detail::copy_into(*this, sum);
+  ops::copy_into(*this, sum);
   return *this;
 }
 
@@ -94,7 +94,7 @@ Variable& Variable::assign_sub(const Tensor& delta) {
   info_of(*this, "assign_sub");
   detail::RecordingPause pause;
   const Tensor diff = sub(*this, prepare_value(*this, delta, "assign_sub", false));
-  detail::copy_into(*this, diff);
+  ops::copy_into(*this, diff);
   return *this;
 }
 
@@ -105,7 +105,7 @@ void Variable::SliceRef::assign(const Tensor& value) const {
   if (region.impl()->storage.get() != var_.impl()->storage.get()) {
     throw InternalError("[Variable.assign] the selected region is not a view of the variable");
   }
-  detail::copy_into(region, prepare_value(region, value, "assign", false));
+  ops::copy_into(region, prepare_value(region, value, "assign", false));
 }
 
 void Variable::SliceRef::assign(double value) const {

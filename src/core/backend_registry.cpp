@@ -7,9 +7,9 @@
 #include <mutex>
 #include <string>
 
-#include "loom/backend.hpp"
+#include "loom/backend/backend.hpp"
 #include "loom/error.hpp"
-#include "cpu/cpu_backend.hpp"
+#include "core/cpu_device.hpp"
 
 namespace loom {
 namespace {

@@ -1,4 +1,4 @@
-#include "loom/caching_allocator.hpp"
+#include "loom/backend/caching_allocator.hpp"
 
 #include <algorithm>
 

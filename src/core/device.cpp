@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/op_device_scope.hpp"
-#include "loom/backend.hpp"
+#include "loom/backend/backend.hpp"
 #include "loom/error.hpp"
 
 namespace loom {

@@ -1,11 +1,11 @@
 // Armed only through loom/fault_injection.hpp; one relaxed atomic load per allocation or write otherwise.
-#include "core/fault_injection.hpp"
+#include "core/fault_hooks.hpp"
 
 #include <atomic>
 #include <mutex>
 
 #include "loom/error.hpp"
-#include "loom/fault_injection.hpp"
+#include "loom/testing/fault_injection.hpp"
 
 namespace loom {
 namespace {

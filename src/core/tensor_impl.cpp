@@ -1,7 +1,7 @@
 #include <atomic>
 
-#include "core/fault_injection.hpp"
-#include "loom/backend.hpp"
+#include "core/fault_hooks.hpp"
+#include "loom/backend/backend.hpp"
 #include "loom/detail/tensor_impl.hpp"
 
 namespace loom {

@@ -1,4 +1,4 @@
-#include "core/threads.hpp"
+#include "core/thread_budget.hpp"
 
 #include <omp.h>
 

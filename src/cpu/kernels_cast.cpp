@@ -4,7 +4,7 @@
 #include <type_traits>
 
 #include "cpu/loops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -65,7 +65,7 @@ void copy_into_kernel(const OpCall& call, std::vector<Tensor>&) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_cast) {
+LOOM_REGISTER_KERNELS(cpu_cast) {
   register_kernel("cast", DeviceType::CPU, cast_kernel, kAllTypes);
   register_kernel("identity", DeviceType::CPU, identity_kernel, kAllTypes);
   register_kernel("copy_into", DeviceType::CPU, copy_into_kernel, kAllTypes);

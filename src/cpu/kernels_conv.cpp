@@ -6,9 +6,8 @@
 #include "cpu/onednn/onednn.hpp"
 #include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
-#include "ops/fused_activation.hpp"
-#include "ops/nn_geometry.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/geometry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -17,35 +16,24 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 
 // ---------------------------------------------------------------- reference loops
-struct Geo {
-  int64_t N, H, W, C, KH, KW, O, G, ICg, OCg, OH, OW, sh, sw, dh, dw, pt, pl;
-  explicit Geo(const ops::Conv2DGeometry& g)
-      : N(g.n), H(g.win.in_h), W(g.win.in_w), C(g.c_in), KH(g.win.k_h), KW(g.win.k_w), O(g.c_out),
-        G(g.groups), ICg(g.c_in / g.groups), OCg(g.c_out / g.groups), OH(g.win.out_h), OW(g.win.out_w),
-        sh(g.win.stride_h), sw(g.win.stride_w), dh(g.win.dil_h), dw(g.win.dil_w), pt(g.win.pad_top),
-        pl(g.win.pad_left) {}
-  int64_t x_at(int64_t n, int64_t h, int64_t w, int64_t c) const { return ((n * H + h) * W + w) * C + c; }
-  int64_t y_at(int64_t n, int64_t h, int64_t w, int64_t o) const { return ((n * OH + h) * OW + w) * O + o; }
-  int64_t f_at(int64_t kh, int64_t kw, int64_t i, int64_t o) const { return ((kh * KW + kw) * ICg + i) * O + o; }
-};
 
 template <class T>
-void reference_forward(const Geo& g, const T* x, const T* f, const T* bias, T* y) {
-  parallel_chunks(g.N * g.OH, detail::threads_for(g.N * g.OH * g.OW * g.O * g.KH * g.KW * g.ICg, kExpensiveGrain),
+void reference_forward(const ops::Conv2DGeometry& g, const T* x, const T* f, const T* bias, T* y) {
+  parallel_chunks(g.n * g.win.out_h, detail::threads_for(g.n * g.win.out_h * g.win.out_w * g.c_out * g.win.k_h * g.win.k_w * g.group_in(), kExpensiveGrain),
                   [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
-      const int64_t n = row / g.OH, oh = row % g.OH;
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        for (int64_t o = 0; o < g.O; ++o) {
-          const int64_t grp = o / g.OCg;
+      const int64_t n = row / g.win.out_h, oh = row % g.win.out_h;
+      for (int64_t ow = 0; ow < g.win.out_w; ++ow) {
+        for (int64_t o = 0; o < g.c_out; ++o) {
+          const int64_t grp = o / g.group_out();
           T acc = bias ? bias[o] : T(0);
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
-              if (iw < 0 || iw >= g.W) continue;
-              for (int64_t i = 0; i < g.ICg; ++i) acc += x[g.x_at(n, ih, iw, grp * g.ICg + i)] * f[g.f_at(kh, kw, i, o)];
+          for (int64_t kh = 0; kh < g.win.k_h; ++kh) {
+            const int64_t ih = oh * g.win.stride_h - g.win.pad_top + kh * g.win.dil_h;
+            if (ih < 0 || ih >= g.win.in_h) continue;
+            for (int64_t kw = 0; kw < g.win.k_w; ++kw) {
+              const int64_t iw = ow * g.win.stride_w - g.win.pad_left + kw * g.win.dil_w;
+              if (iw < 0 || iw >= g.win.in_w) continue;
+              for (int64_t i = 0; i < g.group_in(); ++i) acc += x[g.x_at(n, ih, iw, grp * g.group_in() + i)] * f[g.f_at(kh, kw, i, o)];
             }
           }
           y[g.y_at(n, oh, ow, o)] = acc;
@@ -56,23 +44,23 @@ void reference_forward(const Geo& g, const T* x, const T* f, const T* bias, T* y
 }
 
 template <class T>
-void reference_backprop_input(const Geo& g, const T* dy, const T* f, T* dx) {
-  std::fill(dx, dx + g.N * g.H * g.W * g.C, T(0));
-  parallel_chunks(g.N, detail::threads_for(g.N * g.OH * g.OW * g.O * g.KH * g.KW * g.ICg, kExpensiveGrain),
+void reference_backprop_input(const ops::Conv2DGeometry& g, const T* dy, const T* f, T* dx) {
+  std::fill(dx, dx + g.n * g.win.in_h * g.win.in_w * g.c_in, T(0));
+  parallel_chunks(g.n, detail::threads_for(g.n * g.win.out_h * g.win.out_w * g.c_out * g.win.k_h * g.win.k_w * g.group_in(), kExpensiveGrain),
                   [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n) {
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          for (int64_t o = 0; o < g.O; ++o) {
+      for (int64_t oh = 0; oh < g.win.out_h; ++oh) {
+        for (int64_t ow = 0; ow < g.win.out_w; ++ow) {
+          for (int64_t o = 0; o < g.c_out; ++o) {
             const T d = dy[g.y_at(n, oh, ow, o)];
-            const int64_t grp = o / g.OCg;
-            for (int64_t kh = 0; kh < g.KH; ++kh) {
-              const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
-              if (ih < 0 || ih >= g.H) continue;
-              for (int64_t kw = 0; kw < g.KW; ++kw) {
-                const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
-                if (iw < 0 || iw >= g.W) continue;
-                for (int64_t i = 0; i < g.ICg; ++i) dx[g.x_at(n, ih, iw, grp * g.ICg + i)] += d * f[g.f_at(kh, kw, i, o)];
+            const int64_t grp = o / g.group_out();
+            for (int64_t kh = 0; kh < g.win.k_h; ++kh) {
+              const int64_t ih = oh * g.win.stride_h - g.win.pad_top + kh * g.win.dil_h;
+              if (ih < 0 || ih >= g.win.in_h) continue;
+              for (int64_t kw = 0; kw < g.win.k_w; ++kw) {
+                const int64_t iw = ow * g.win.stride_w - g.win.pad_left + kw * g.win.dil_w;
+                if (iw < 0 || iw >= g.win.in_w) continue;
+                for (int64_t i = 0; i < g.group_in(); ++i) dx[g.x_at(n, ih, iw, grp * g.group_in() + i)] += d * f[g.f_at(kh, kw, i, o)];
               }
             }
           }
@@ -83,25 +71,25 @@ void reference_backprop_input(const Geo& g, const T* dy, const T* f, T* dx) {
 }
 
 template <class T>
-void reference_backprop_filter(const Geo& g, const T* x, const T* dy, T* df) {
-  parallel_chunks(g.KH * g.KW, detail::threads_for(g.N * g.OH * g.OW * g.O * g.KH * g.KW * g.ICg, kExpensiveGrain),
+void reference_backprop_filter(const ops::Conv2DGeometry& g, const T* x, const T* dy, T* df) {
+  parallel_chunks(g.win.k_h * g.win.k_w, detail::threads_for(g.n * g.win.out_h * g.win.out_w * g.c_out * g.win.k_h * g.win.k_w * g.group_in(), kExpensiveGrain),
                   [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
-      const int64_t kh = k / g.KW, kw = k % g.KW;
-      for (int64_t i = 0; i < g.ICg; ++i) {
-        for (int64_t o = 0; o < g.O; ++o) df[g.f_at(kh, kw, i, o)] = T(0);
+      const int64_t kh = k / g.win.k_w, kw = k % g.win.k_w;
+      for (int64_t i = 0; i < g.group_in(); ++i) {
+        for (int64_t o = 0; o < g.c_out; ++o) df[g.f_at(kh, kw, i, o)] = T(0);
       }
-      for (int64_t n = 0; n < g.N; ++n) {
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (int64_t ow = 0; ow < g.OW; ++ow) {
-            const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
-            if (iw < 0 || iw >= g.W) continue;
-            for (int64_t o = 0; o < g.O; ++o) {
+      for (int64_t n = 0; n < g.n; ++n) {
+        for (int64_t oh = 0; oh < g.win.out_h; ++oh) {
+          const int64_t ih = oh * g.win.stride_h - g.win.pad_top + kh * g.win.dil_h;
+          if (ih < 0 || ih >= g.win.in_h) continue;
+          for (int64_t ow = 0; ow < g.win.out_w; ++ow) {
+            const int64_t iw = ow * g.win.stride_w - g.win.pad_left + kw * g.win.dil_w;
+            if (iw < 0 || iw >= g.win.in_w) continue;
+            for (int64_t o = 0; o < g.c_out; ++o) {
               const T d = dy[g.y_at(n, oh, ow, o)];
-              const int64_t grp = o / g.OCg;
-              for (int64_t i = 0; i < g.ICg; ++i) df[g.f_at(kh, kw, i, o)] += x[g.x_at(n, ih, iw, grp * g.ICg + i)] * d;
+              const int64_t grp = o / g.group_out();
+              for (int64_t i = 0; i < g.group_in(); ++i) df[g.f_at(kh, kw, i, o)] += x[g.x_at(n, ih, iw, grp * g.group_in() + i)] * d;
             }
           }
         }
@@ -132,20 +120,20 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
 
 // Patches of output pixels [row0, row0 + rows) into cols (rows x KH*KW*C).
 template <class T>
-void im2col(const Geo& g, const T* x, int64_t row0, int64_t rows, T* cols) {
-  const int64_t patch = g.KH * g.KW * g.C;
+void im2col(const ops::Conv2DGeometry& g, const T* x, int64_t row0, int64_t rows, T* cols) {
+  const int64_t patch = g.win.k_h * g.win.k_w * g.c_in;
   parallel_chunks(rows, detail::threads_for(rows * patch, kCheapGrain), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      const int64_t pix = row0 + r, n = pix / (g.OH * g.OW), oh = pix / g.OW % g.OH, ow = pix % g.OW;
+      const int64_t pix = row0 + r, n = pix / (g.win.out_h * g.win.out_w), oh = pix / g.win.out_w % g.win.out_h, ow = pix % g.win.out_w;
       T* dst = cols + r * patch;
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
-        for (int64_t kw = 0; kw < g.KW; ++kw, dst += g.C) {
-          const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
-          if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) {
-            std::fill(dst, dst + g.C, T(0));
+      for (int64_t kh = 0; kh < g.win.k_h; ++kh) {
+        const int64_t ih = oh * g.win.stride_h - g.win.pad_top + kh * g.win.dil_h;
+        for (int64_t kw = 0; kw < g.win.k_w; ++kw, dst += g.c_in) {
+          const int64_t iw = ow * g.win.stride_w - g.win.pad_left + kw * g.win.dil_w;
+          if (ih < 0 || ih >= g.win.in_h || iw < 0 || iw >= g.win.in_w) {
+            std::fill(dst, dst + g.c_in, T(0));
           } else {
-            std::copy_n(x + g.x_at(n, ih, iw, 0), g.C, dst);
+            std::copy_n(x + g.x_at(n, ih, iw, 0), g.c_in, dst);
           }
         }
       }
@@ -156,22 +144,22 @@ void im2col(const Geo& g, const T* x, int64_t row0, int64_t rows, T* cols) {
 // Adds patch gradients back into dx (the adjoint of im2col). Rows of one image only touch that
 // image, so images are split across threads.
 template <class T>
-void col2im(const Geo& g, const T* cols, int64_t row0, int64_t rows, T* dx) {
-  const int64_t patch = g.KH * g.KW * g.C, per_image = g.OH * g.OW;
+void col2im(const ops::Conv2DGeometry& g, const T* cols, int64_t row0, int64_t rows, T* dx) {
+  const int64_t patch = g.win.k_h * g.win.k_w * g.c_in, per_image = g.win.out_h * g.win.out_w;
   const int64_t n0 = row0 / per_image, n1 = (row0 + rows - 1) / per_image + 1;
   parallel_chunks(n1 - n0, detail::threads_for(rows * patch, kCheapGrain), [&](int64_t b, int64_t e) {
     for (int64_t n = n0 + b; n < n0 + e; ++n) {
       const int64_t first = std::max(row0, n * per_image), last = std::min(row0 + rows, (n + 1) * per_image);
       for (int64_t pix = first; pix < last; ++pix) {
-        const int64_t oh = pix / g.OW % g.OH, ow = pix % g.OW;
+        const int64_t oh = pix / g.win.out_w % g.win.out_h, ow = pix % g.win.out_w;
         const T* src = cols + (pix - row0) * patch;
-        for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
-          for (int64_t kw = 0; kw < g.KW; ++kw, src += g.C) {
-            const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
-            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+        for (int64_t kh = 0; kh < g.win.k_h; ++kh) {
+          const int64_t ih = oh * g.win.stride_h - g.win.pad_top + kh * g.win.dil_h;
+          for (int64_t kw = 0; kw < g.win.k_w; ++kw, src += g.c_in) {
+            const int64_t iw = ow * g.win.stride_w - g.win.pad_left + kw * g.win.dil_w;
+            if (ih < 0 || ih >= g.win.in_h || iw < 0 || iw >= g.win.in_w) continue;
             T* d = dx + g.x_at(n, ih, iw, 0);
-            for (int64_t c = 0; c < g.C; ++c) d[c] += src[c];
+            for (int64_t c = 0; c < g.c_in; ++c) d[c] += src[c];
           }
         }
       }
@@ -180,50 +168,50 @@ void col2im(const Geo& g, const T* cols, int64_t row0, int64_t rows, T* dx) {
 }
 
 template <class T>
-Tensor patch_buffer(const Geo& g) {
-  const int64_t rows = std::min(kRowsPerChunk, g.N * g.OH * g.OW);
-  return empty({rows * g.KH * g.KW * g.C}, dtype_v<T>, Device::cpu(), "conv2d");
+Tensor patch_buffer(const ops::Conv2DGeometry& g) {
+  const int64_t rows = std::min(kRowsPerChunk, g.n * g.win.out_h * g.win.out_w);
+  return empty({rows * g.win.k_h * g.win.k_w * g.c_in}, dtype_v<T>, Device::cpu(), "conv2d");
 }
 
 template <class T>
-void gemm_forward(const Geo& g, const T* x, const T* f, const T* bias, T* y) {
+void gemm_forward(const ops::Conv2DGeometry& g, const T* x, const T* f, const T* bias, T* y) {
   const Tensor buffer = patch_buffer<T>(g);
   T* cols = static_cast<T*>(buffer.data_ptr());
-  const int64_t total = g.N * g.OH * g.OW, patch = g.KH * g.KW * g.C;
+  const int64_t total = g.n * g.win.out_h * g.win.out_w, patch = g.win.k_h * g.win.k_w * g.c_in;
   for (int64_t row0 = 0; row0 < total; row0 += kRowsPerChunk) {
     const int64_t rows = std::min(kRowsPerChunk, total - row0);
     im2col(g, x, row0, rows, cols);
-    gemm<T>(false, false, rows, g.O, patch, cols, patch, f, g.O, T(0), y + row0 * g.O, g.O);
+    gemm<T>(false, false, rows, g.c_out, patch, cols, patch, f, g.c_out, T(0), y + row0 * g.c_out, g.c_out);
   }
   if (bias) {
     for (int64_t r = 0; r < total; ++r) {
-      for (int64_t o = 0; o < g.O; ++o) y[r * g.O + o] += bias[o];
+      for (int64_t o = 0; o < g.c_out; ++o) y[r * g.c_out + o] += bias[o];
     }
   }
 }
 
 template <class T>
-void gemm_backprop_input(const Geo& g, const T* dy, const T* f, T* dx) {
+void gemm_backprop_input(const ops::Conv2DGeometry& g, const T* dy, const T* f, T* dx) {
   const Tensor buffer = patch_buffer<T>(g);
   T* cols = static_cast<T*>(buffer.data_ptr());
-  const int64_t total = g.N * g.OH * g.OW, patch = g.KH * g.KW * g.C;
-  std::fill(dx, dx + g.N * g.H * g.W * g.C, T(0));
+  const int64_t total = g.n * g.win.out_h * g.win.out_w, patch = g.win.k_h * g.win.k_w * g.c_in;
+  std::fill(dx, dx + g.n * g.win.in_h * g.win.in_w * g.c_in, T(0));
   for (int64_t row0 = 0; row0 < total; row0 += kRowsPerChunk) {
     const int64_t rows = std::min(kRowsPerChunk, total - row0);
-    gemm<T>(false, true, rows, patch, g.O, dy + row0 * g.O, g.O, f, g.O, T(0), cols, patch);  // dy @ f^T
+    gemm<T>(false, true, rows, patch, g.c_out, dy + row0 * g.c_out, g.c_out, f, g.c_out, T(0), cols, patch);  // dy @ f^T
     col2im(g, cols, row0, rows, dx);
   }
 }
 
 template <class T>
-void gemm_backprop_filter(const Geo& g, const T* x, const T* dy, T* df) {
+void gemm_backprop_filter(const ops::Conv2DGeometry& g, const T* x, const T* dy, T* df) {
   const Tensor buffer = patch_buffer<T>(g);
   T* cols = static_cast<T*>(buffer.data_ptr());
-  const int64_t total = g.N * g.OH * g.OW, patch = g.KH * g.KW * g.C;
+  const int64_t total = g.n * g.win.out_h * g.win.out_w, patch = g.win.k_h * g.win.k_w * g.c_in;
   for (int64_t row0 = 0; row0 < total; row0 += kRowsPerChunk) {
     const int64_t rows = std::min(kRowsPerChunk, total - row0);
     im2col(g, x, row0, rows, cols);
-    gemm<T>(true, false, patch, g.O, rows, cols, patch, dy + row0 * g.O, g.O, row0 == 0 ? T(0) : T(1), df, g.O);
+    gemm<T>(true, false, patch, g.c_out, rows, cols, patch, dy + row0 * g.c_out, g.c_out, row0 == 0 ? T(0) : T(1), df, g.c_out);
   }
 }
 
@@ -236,20 +224,20 @@ struct ConvSetup {
 };
 
 ConvSetup conv_setup(const ops::Conv2DGeometry& geo, const Attrs& attrs, const char* op) {
-  const Geo g(geo);
+  const ops::Conv2DGeometry& g = geo;
   ConvSetup s;
-  s.src = {g.N, g.C, g.H, g.W};
-  s.dst = {g.N, g.O, g.OH, g.OW};
-  s.bias = {g.O};
-  s.wei = g.G == 1 ? memory::dims{g.O, g.C, g.KH, g.KW} : memory::dims{g.G, g.OCg, g.ICg, g.KH, g.KW};
-  s.strides = {g.sh, g.sw};
-  s.dilates = {g.dh - 1, g.dw - 1};
-  s.pad_l = {g.pt, g.pl};
+  s.src = {g.n, g.c_in, g.win.in_h, g.win.in_w};
+  s.dst = {g.n, g.c_out, g.win.out_h, g.win.out_w};
+  s.bias = {g.c_out};
+  s.wei = g.groups == 1 ? memory::dims{g.c_out, g.c_in, g.win.k_h, g.win.k_w} : memory::dims{g.groups, g.group_out(), g.group_in(), g.win.k_h, g.win.k_w};
+  s.strides = {g.win.stride_h, g.win.stride_w};
+  s.dilates = {g.win.dil_h - 1, g.win.dil_w - 1};
+  s.pad_l = {g.win.pad_top, g.win.pad_left};
   s.pad_r = {geo.win.pad_bottom, geo.win.pad_right};
   const auto f32 = memory::data_type::f32;
   s.user_src = memory::desc(s.src, f32, Tag::nhwc);
   s.user_dst = memory::desc(s.dst, f32, Tag::nhwc);
-  s.user_wei = memory::desc(s.wei, f32, g.G == 1 ? Tag::hwio : Tag::hwigo);
+  s.user_wei = memory::desc(s.wei, f32, g.groups == 1 ? Tag::hwio : Tag::hwigo);
   s.user_bias = memory::desc(s.bias, f32, Tag::a);
   const std::string alg = attrs.get_string("algorithm", op);
   if (alg != "auto" && alg != "direct") {
@@ -406,17 +394,17 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
       },
       [&](auto tag) {
         using T = decltype(tag);
-        gemm_forward<T>(Geo(geo), static_cast<const T*>(x.data_ptr()), static_cast<const T*>(f.data_ptr()),
+        gemm_forward<T>(geo, static_cast<const T*>(x.data_ptr()), static_cast<const T*>(f.data_ptr()),
                         bias.defined() ? static_cast<const T*>(bias.data_ptr()) : nullptr,
                         static_cast<T*>(out[0].data_ptr()));
       },
       [&](auto tag) {
         using T = decltype(tag);
-        reference_forward<T>(Geo(geo), static_cast<const T*>(x.data_ptr()), static_cast<const T*>(f.data_ptr()),
+        reference_forward<T>(geo, static_cast<const T*>(x.data_ptr()), static_cast<const T*>(f.data_ptr()),
                              bias.defined() ? static_cast<const T*>(bias.data_ptr()) : nullptr,
                              static_cast<T*>(out[0].data_ptr()));
       });
-  if (!fused && act != "linear") detail::copy_into(out[0], activation(out[0], act));
+  if (!fused && act != "linear") ops::copy_into(out[0], activation(out[0], act));
 }
 
 // For stride 1, dx is a forward convolution of dy with the spatially flipped filter (input and
@@ -457,12 +445,12 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
       },
       [&](auto tag) {
         using T = decltype(tag);
-        gemm_backprop_input<T>(Geo(geo), static_cast<const T*>(dy.data_ptr()), static_cast<const T*>(f.data_ptr()),
+        gemm_backprop_input<T>(geo, static_cast<const T*>(dy.data_ptr()), static_cast<const T*>(f.data_ptr()),
                                static_cast<T*>(out[0].data_ptr()));
       },
       [&](auto tag) {
         using T = decltype(tag);
-        reference_backprop_input<T>(Geo(geo), static_cast<const T*>(dy.data_ptr()), static_cast<const T*>(f.data_ptr()),
+        reference_backprop_input<T>(geo, static_cast<const T*>(dy.data_ptr()), static_cast<const T*>(f.data_ptr()),
                                     static_cast<T*>(out[0].data_ptr()));
       });
 }
@@ -474,19 +462,19 @@ void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
       [&] { onednn_backprop_filter(conv_setup(geo, call.attrs, call.name()), x, dy, out[0]); },
       [&](auto tag) {
         using T = decltype(tag);
-        gemm_backprop_filter<T>(Geo(geo), static_cast<const T*>(x.data_ptr()), static_cast<const T*>(dy.data_ptr()),
+        gemm_backprop_filter<T>(geo, static_cast<const T*>(x.data_ptr()), static_cast<const T*>(dy.data_ptr()),
                                 static_cast<T*>(out[0].data_ptr()));
       },
       [&](auto tag) {
         using T = decltype(tag);
-        reference_backprop_filter<T>(Geo(geo), static_cast<const T*>(x.data_ptr()), static_cast<const T*>(dy.data_ptr()),
+        reference_backprop_filter<T>(geo, static_cast<const T*>(x.data_ptr()), static_cast<const T*>(dy.data_ptr()),
                                      static_cast<T*>(out[0].data_ptr()));
       });
 }
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_conv) {
+LOOM_REGISTER_KERNELS(cpu_conv) {
   register_kernel("conv2d", DeviceType::CPU, conv2d_kernel, kFloatTypes);
   register_kernel("conv2d_backprop_input", DeviceType::CPU, backprop_input_kernel, kFloatTypes);
   register_kernel("conv2d_backprop_filter", DeviceType::CPU, backprop_filter_kernel, kFloatTypes);

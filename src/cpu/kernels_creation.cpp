@@ -3,9 +3,9 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/philox.hpp"
+#include "loom/backend/philox.hpp"
 #include "cpu/loops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -106,7 +106,7 @@ void random_uniform_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_creation) {
+LOOM_REGISTER_KERNELS(cpu_creation) {
   const DeviceType cpu = DeviceType::CPU;
   register_kernel("fill", cpu, fill_kernel, kAllTypes);
   register_kernel("range", cpu, range_kernel, kNumeric);

@@ -4,7 +4,7 @@
 #include "cpu/onednn/onednn.hpp"
 #include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -52,12 +52,12 @@ void dense_kernel(const OpCall& call, std::vector<Tensor>& out) {
   }
   Tensor y = loom::matmul(x, kernel);
   if (bias.defined()) y = y + bias;
-  detail::copy_into(out[0], activation(y, act));
+  ops::copy_into(out[0], activation(y, act));
 }
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_dense) {
+LOOM_REGISTER_KERNELS(cpu_dense) {
   register_kernel("dense", DeviceType::CPU, dense_kernel, kFloatTypes);
 }
 

@@ -8,7 +8,8 @@
 #include "cpu/loops.hpp"
 #include "cpu/wrapping.hpp"
 #include "loom/error.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/arithmetic.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -114,84 +115,46 @@ void real_div_kernel(const OpCall& call, std::vector<Tensor>& out) {
   throw InvalidArgument(std::string("[") + call.name() + "] " + what);
 }
 
-template <class T>
-T floor_div_value(T a, T b, std::atomic<bool>& bad) {
-  if constexpr (std::is_floating_point_v<T>) {
-    return std::floor(a / b);
-  } else {
-    if (b == 0) {
-      bad.store(true, std::memory_order_relaxed);
-      return 0;
-    }
-    if constexpr (std::is_signed_v<T>) {
-      if (b == -1) return wrap_neg(a);  // avoids INT_MIN / -1 overflow trap
-      T q = static_cast<T>(a / b);
-      if ((a % b != 0) && ((a < 0) != (b < 0))) q = static_cast<T>(q - 1);
-      return q;
-    } else {
-      return static_cast<T>(a / b);
-    }
+// floor_div, mod and pow: floating types with the C library, integers with the shared rules of
+// loom/backend/arithmetic.hpp (which flag division by zero and negative powers in `bad`).
+struct FloorDiv {
+  static constexpr const char* kIntegerError = "integer division by zero";
+  template <class T>
+  static T apply(T a, T b, bool& bad) {
+    if constexpr (std::is_floating_point_v<T>) return std::floor(a / b);
+    else return arithmetic::floor_div(a, b, bad);
   }
-}
-
-template <class T>
-T mod_value(T a, T b, std::atomic<bool>& bad) {
-  if constexpr (std::is_floating_point_v<T>) {
-    T r = std::fmod(a, b);
-    if (r != 0 && ((r < 0) != (b < 0))) r += b;
-    return r;
-  } else {
-    if (b == 0) {
-      bad.store(true, std::memory_order_relaxed);
-      return 0;
-    }
-    if constexpr (std::is_signed_v<T>) {
-      if (b == -1) return 0;
-      T r = static_cast<T>(a % b);
-      if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
-      return r;
-    } else {
-      return static_cast<T>(a % b);
-    }
+};
+struct Mod {
+  static constexpr const char* kIntegerError = "integer division by zero";
+  template <class T>
+  static T apply(T a, T b, bool& bad) {
+    if constexpr (std::is_floating_point_v<T>) return arithmetic::floor_mod_of_remainder(std::fmod(a, b), b);
+    else return arithmetic::floor_mod(a, b, bad);
   }
-}
-
-template <class T>
-T pow_value(T a, T b, std::atomic<bool>& bad) {
-  if constexpr (std::is_floating_point_v<T>) {
-    return std::pow(a, b);
-  } else {
-    if constexpr (std::is_signed_v<T>) {
-      if (b < 0) {
-        bad.store(true, std::memory_order_relaxed);
-        return 0;
-      }
-    }
-    using U = std::make_unsigned_t<T>;  // wrap-around like C, without signed overflow
-    U result = 1, base = static_cast<U>(a);
-    for (auto e = static_cast<U>(b); e; e >>= 1) {
-      if (e & 1) result = static_cast<U>(result * base);
-      base = static_cast<U>(base * base);
-    }
-    return static_cast<T>(result);
+};
+struct Pow {
+  static constexpr const char* kIntegerError = "integers cannot be raised to negative integer powers";
+  template <class T>
+  static T apply(T a, T b, bool& bad) {
+    if constexpr (std::is_floating_point_v<T>) return std::pow(a, b);
+    else return arithmetic::power(a, b, bad);
   }
-}
+};
 
-template <int Which>
+template <class Op>
 void checked_binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
   std::atomic<bool> bad{false};
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     map2<T, T>(out[0], call.inputs[0], call.inputs[1], kExpensiveGrain, [&bad](T a, T b) {
-      if constexpr (Which == 0) return floor_div_value(a, b, bad);
-      else if constexpr (Which == 1) return mod_value(a, b, bad);
-      else return pow_value(a, b, bad);
+      bool local = false;
+      const T r = Op::apply(a, b, local);
+      if (local) bad.store(true, std::memory_order_relaxed);
+      return r;
     });
   });
-  if (bad.load()) {
-    integer_error(call, Which == 2 ? "integers cannot be raised to negative integer powers"
-                                   : "integer division by zero");
-  }
+  if (bad.load()) integer_error(call, Op::kIntegerError);
 }
 
 // ---- comparisons, logic, where ----
@@ -230,7 +193,7 @@ constexpr DTypeMask kComparable = kNumeric | mask_of({DType::Bool});
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_elementwise) {
+LOOM_REGISTER_KERNELS(cpu_elementwise) {
   const DeviceType cpu = DeviceType::CPU;
   register_kernel("neg", cpu, unary_kernel<Neg, false>, kSignedNumeric);
   register_kernel("abs", cpu, unary_kernel<Abs, false>, kSignedNumeric);
@@ -255,9 +218,9 @@ LOOM_REGISTER_OPS(cpu_elementwise) {
   register_kernel("real_div", cpu, real_div_kernel, kFloatTypes);
   register_kernel("maximum", cpu, binary_kernel<Maximum, false>, kNumeric);
   register_kernel("minimum", cpu, binary_kernel<Minimum, false>, kNumeric);
-  register_kernel("floor_div", cpu, checked_binary_kernel<0>, kNumeric);
-  register_kernel("mod", cpu, checked_binary_kernel<1>, kNumeric);
-  register_kernel("pow", cpu, checked_binary_kernel<2>, kNumeric);
+  register_kernel("floor_div", cpu, checked_binary_kernel<FloorDiv>, kNumeric);
+  register_kernel("mod", cpu, checked_binary_kernel<Mod>, kNumeric);
+  register_kernel("pow", cpu, checked_binary_kernel<Pow>, kNumeric);
 
   register_kernel("equal", cpu, compare_kernel<std::equal_to<>>, kComparable);
   register_kernel("not_equal", cpu, compare_kernel<std::not_equal_to<>>, kComparable);

@@ -4,7 +4,7 @@
 
 #include "cpu/loops.hpp"
 #include "loom/error.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -75,7 +75,7 @@ void scatter_add_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_index) {
+LOOM_REGISTER_KERNELS(cpu_index) {
   register_kernel("gather", DeviceType::CPU, gather_kernel, kAllTypes);
   register_kernel("scatter_add", DeviceType::CPU, scatter_add_kernel, kNumeric);
 }

@@ -5,7 +5,7 @@
 
 #include "cpu/loops.hpp"
 #include "cpu/wrapping.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -126,7 +126,7 @@ void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_matmul) {
+LOOM_REGISTER_KERNELS(cpu_matmul) {
   register_kernel("matmul", DeviceType::CPU, matmul_kernel,
                   kFloatTypes | mask_of({DType::Int32, DType::Int64}));
 }

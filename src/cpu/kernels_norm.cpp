@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cpu/loops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -131,7 +131,7 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_norm) {
+LOOM_REGISTER_KERNELS(cpu_norm) {
   register_kernel("batch_norm", DeviceType::CPU, batch_norm_kernel, kFloatTypes);
   register_kernel("batch_norm_grad", DeviceType::CPU, batch_norm_grad_kernel, kFloatTypes);
 }

@@ -3,18 +3,13 @@
 #include <limits>
 
 #include "cpu/loops.hpp"
-#include "ops/nn_geometry.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/geometry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
 
-ops::Window2D window_of(const OpCall& call, const Shape& x) {
-  const auto window = call.attrs.get_ints("window", call.name());
-  Attrs attrs = call.attrs;
-  if (!attrs.has("strides")) attrs.set("strides", window);
-  return ops::window_2d(x[1], x[2], window[0], window[1], attrs, call.name(), false);
-}
+ops::Window2D window_of(const OpCall& call, const Shape& x) { return ops::pool_window_2d(x, call.attrs, call.name()); }
 
 // Calls f(n, oh, ow, h0, h1, w0, w1) for every output pixel with its clipped window, images and
 // rows split across threads.
@@ -146,7 +141,7 @@ void avg_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_pool) {
+LOOM_REGISTER_KERNELS(cpu_pool) {
   register_kernel("max_pool2d", DeviceType::CPU, max_pool_kernel, kFloatTypes);
   register_kernel("max_pool2d_grad", DeviceType::CPU, max_pool_grad_kernel, kFloatTypes);
   register_kernel("avg_pool2d", DeviceType::CPU, avg_pool_kernel, kFloatTypes);

@@ -7,8 +7,8 @@
 
 #include "cpu/loops.hpp"
 #include "cpu/wrapping.hpp"
+#include "loom/backend/kernel.hpp"
 #include "loom/ops.hpp"
-#include "ops/op_utils.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -218,7 +218,7 @@ void arg_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_reduce) {
+LOOM_REGISTER_KERNELS(cpu_reduce) {
   const DeviceType cpu = DeviceType::CPU;
   register_kernel("reduce_sum", cpu, numeric_reduce_kernel<SumReducer>, kNumeric);
   register_kernel("reduce_prod", cpu, numeric_reduce_kernel<ProdReducer>, kNumeric);

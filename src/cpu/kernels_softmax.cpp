@@ -3,7 +3,7 @@
 
 #include "cpu/loops.hpp"
 #include "loom/ops.hpp"
-#include "ops/registry.hpp"
+#include "loom/backend/kernel.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -51,13 +51,13 @@ void softmax_kernel(const OpCall& call, std::vector<Tensor>& out) {
   if (!last) {
     std::vector<int64_t> inverse(perm.size());
     for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
-    detail::copy_into(out[0], transpose(dst, inverse));
+    ops::copy_into(out[0], transpose(dst, inverse));
   }
 }
 
 }  // namespace
 
-LOOM_REGISTER_OPS(cpu_softmax) {
+LOOM_REGISTER_KERNELS(cpu_softmax) {
   register_kernel("softmax", DeviceType::CPU, softmax_kernel<false>, kFloatTypes);
   register_kernel("log_softmax", DeviceType::CPU, softmax_kernel<true>, kFloatTypes);
 }

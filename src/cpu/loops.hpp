@@ -8,24 +8,24 @@
 #include <cstdint>
 #include <initializer_list>
 
-#include "core/strided_layout.hpp"
-#include "core/threads.hpp"
+#include "loom/backend/strided_layout.hpp"
+#include "core/thread_budget.hpp"
 #include "loom/tensor.hpp"
 
 namespace loom::cpu {
 
-using detail::kMaxOperands;
+using backend::kMaxOperands;
 inline constexpr int64_t kCheapGrain = 1 << 16;      // elements per thread for add, mul, copy
 inline constexpr int64_t kExpensiveGrain = 1 << 12;  // for exp, tanh, pow
 
 // A strided layout plus the operands' first bytes.
-struct Loop : detail::StridedLayout {
+struct Loop : backend::StridedLayout {
   char* base[kMaxOperands] = {};
 };
 
 inline Loop make_loop(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
   Loop L;
-  static_cast<detail::StridedLayout&>(L) = detail::strided_layout(out, inputs);
+  static_cast<backend::StridedLayout&>(L) = backend::strided_layout(out, inputs);
   L.base[0] = static_cast<char*>(out.data_ptr());
   int k = 1;
   for (const Tensor* t : inputs) L.base[k++] = static_cast<char*>(t->data_ptr());

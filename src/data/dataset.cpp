@@ -17,24 +17,6 @@ struct Dataset::Stage {
   std::function<Element(const Element&)> fn;
 };
 
-namespace {
-
-std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  uint64_t s = seed;
-  for (int64_t i = n - 1; i > 0; --i) {
-    s += 0x9E3779B97F4A7C15ull;
-    uint64_t z = s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(z % static_cast<uint64_t>(i + 1))]);
-  }
-  return order;
-}
-
-}  // namespace
 
 // A pull-based pipeline: each stage keeps its own position.
 struct Dataset::Iterator::State {
@@ -213,5 +195,22 @@ std::vector<Tensor> k_fold_split(const Tensor& x, const Tensor& y, int64_t k, in
   const auto [train, valid] = k_fold_indices(x.dim(0), k, fold);
   return {gather(x, train), gather(y, train), gather(x, valid), gather(y, valid)};
 }
+
+// Fisher-Yates on splitmix64: the same order on every platform and compiler.
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  uint64_t s = seed;
+  for (int64_t i = n - 1; i > 0; --i) {
+    s += 0x9E3779B97F4A7C15ull;
+    uint64_t z = s;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(z % static_cast<uint64_t>(i + 1))]);
+  }
+  return order;
+}
+
 
 }  // namespace loom::data

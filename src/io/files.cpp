@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/fault_injection.hpp"
+#include "core/fault_hooks.hpp"
 #include "loom/error.hpp"
 
 namespace loom::io {

@@ -3,17 +3,11 @@
 #include "loom/error.hpp"
 #include "loom/nn/layers.hpp"
 #include "loom/ops.hpp"
-#include "autograd/recording.hpp"
-#include "ops/nn_geometry.hpp"
+#include "loom/tape.hpp"
+#include "loom/nn_ops.hpp"
 
 namespace loom::nn {
 namespace {
-
-Shape window_output_shape(const Shape& in, int64_t kh, int64_t kw, const Attrs& attrs, int64_t channels,
-                          const char* op) {
-  const auto w = ops::window_2d(in[1], in[2], kh, kw, attrs, op, true);
-  return Shape{in[0], w.out_h, w.out_w, channels};
-}
 
 Pool2DOptions pool_options(std::vector<int64_t> pool, std::vector<int64_t> strides, std::string padding) {
   Pool2DOptions o;
@@ -23,10 +17,16 @@ Pool2DOptions pool_options(std::vector<int64_t> pool, std::vector<int64_t> strid
   return o;
 }
 
-Attrs pool_attrs(const Pool2DOptions& o) {
-  Attrs a = ops::padding_attrs(o.padding);
-  a.set("strides", o.strides);
-  return a;
+
+// The op's options from the layer's (Keras) options.
+Conv2DOptions op_options(const Conv2DLayerOptions& layer) {
+  Conv2DOptions o;
+  o.strides = layer.strides;
+  o.padding = Padding(layer.padding);
+  o.dilations = layer.dilation_rate;
+  o.groups = layer.groups;
+  o.activation = layer.activation;
+  return o;
 }
 
 }  // namespace
@@ -47,33 +47,26 @@ void Conv2D::build(const Shape& s) {
 }
 
 Tensor Conv2D::call(const Tensor& x, bool) {
-  Conv2DOptions o;
-  o.strides = options_.strides;
-  o.padding = Padding(options_.padding);
-  o.dilations = options_.dilation_rate;
-  o.groups = options_.groups;
-  o.activation = options_.activation;
-  return conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), o);
+  return conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), op_options(options_));
 }
 
 Shape Conv2D::compute_output_shape(const Shape& s) {
-  Attrs a{{"strides", options_.strides}, {"dilations", options_.dilation_rate}, {"padding", options_.padding}};
-  return window_output_shape(s, kernel_size_[0], kernel_size_[1], a, filters_, name().c_str());
+  return conv2d_output_shape(s, kernel_size_[0], kernel_size_[1], filters_, op_options(options_));
 }
+
+Pool2D::Pool2D(std::string kind, std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding,
+               std::string name)
+    : Layer(std::move(kind), std::move(name)),
+      options_(pool_options(std::move(pool_size), std::move(strides), std::move(padding))) {}
+Shape Pool2D::compute_output_shape(const Shape& s) { return pool2d_output_shape(s, options_); }
 
 MaxPool2D::MaxPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
-    : Layer("max_pooling2d", std::move(name)), options_(pool_options(std::move(pool_size), std::move(strides), std::move(padding))) {}
+    : Pool2D("max_pooling2d", std::move(pool_size), std::move(strides), std::move(padding), std::move(name)) {}
 Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, options_); }
-Shape MaxPool2D::compute_output_shape(const Shape& s) {
-  return window_output_shape(s, options_.window[0], options_.window[1], pool_attrs(options_), s[3], name().c_str());
-}
 
 AvgPool2D::AvgPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
-    : Layer("average_pooling2d", std::move(name)), options_(pool_options(std::move(pool_size), std::move(strides), std::move(padding))) {}
+    : Pool2D("average_pooling2d", std::move(pool_size), std::move(strides), std::move(padding), std::move(name)) {}
 Tensor AvgPool2D::call(const Tensor& x, bool) { return avg_pool2d(x, options_); }
-Shape AvgPool2D::compute_output_shape(const Shape& s) {
-  return window_output_shape(s, options_.window[0], options_.window[1], pool_attrs(options_), s[3], name().c_str());
-}
 
 GlobalAvgPool2D::GlobalAvgPool2D(std::string name) : Layer("global_average_pooling2d", std::move(name)) {}
 Tensor GlobalAvgPool2D::call(const Tensor& x, bool) { return global_avg_pool2d(x); }
@@ -99,7 +92,7 @@ Tensor BatchNormalization::call(const Tensor& x, bool training) {
   const BatchNormResult r = batch_norm_training(x, gamma_, beta_, options_.epsilon);
   const double count = static_cast<double>(x.numel() / x.shape().back());
   const double m = options_.momentum;
-  detail::RecordingPause pause;  // the moving statistics are not part of any gradient
+  NoGradGuard no_grad;  // the moving statistics are not part of any gradient
   const Tensor unbiased = r.batch_variance * (count > 1 ? count / (count - 1) : 1.0);
   moving_mean_.assign(moving_mean_ * m + r.batch_mean * (1 - m));
   moving_variance_.assign(moving_variance_ * m + unbiased * (1 - m));

@@ -4,9 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "autograd/recording.hpp"
-#include "ops/registry.hpp"
 #include "loom/creation.hpp"
+#include "loom/data.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
 #include "loom/tape.hpp"
@@ -15,21 +14,6 @@
 namespace loom::nn {
 namespace {
 
-// A permutation of [0, n) from a seed (Fisher-Yates on splitmix64): the same on every platform.
-std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  uint64_t state = seed;
-  for (int64_t i = n - 1; i > 0; --i) {
-    state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(z % static_cast<uint64_t>(i + 1))]);
-  }
-  return order;
-}
 
 Tensor rows(const Tensor& t, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
   return gather(t, constant(std::vector<int64_t>(order.begin() + begin, order.begin() + end)));
@@ -49,7 +33,7 @@ Logs run_epoch(Model& model, const Tensor& x, const Tensor& y, const FitOptions&
   const int64_t n = x.dim(0);
   const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
   std::vector<int64_t> order(static_cast<size_t>(n));
-  if (o.shuffle) order = permutation(n, seed ^ (0xD1B54A32D192ED03ull * static_cast<uint64_t>(epoch + 1)));
+  if (o.shuffle) order = data::seeded_permutation(n, seed ^ (0xD1B54A32D192ED03ull * static_cast<uint64_t>(epoch + 1)));
   else std::iota(order.begin(), order.end(), 0);
   for (const MetricPtr& m : model.metrics()) m->reset_state();
   double loss_sum = 0;
@@ -106,13 +90,13 @@ double Model::train_step(const Tensor& x, const Tensor& y) {
     const std::vector<Tensor> grads = tape.gradient(loss, std::vector<Tensor>(vars.begin(), vars.end()));
     tape.stop();
     const double value = loss.item<double>();
-    detail::RecordingPause pause;
+    NoGradGuard no_grad;
     for (const MetricPtr& m : metrics_) m->update_state(y, y_pred);
     optimizer_->apply_gradients(grads, vars);
     return value;
   } catch (...) {
-    detail::RecordingPause pause;
-    for (size_t i = 0; i < frozen.size(); ++i) detail::copy_into(frozen[i], before[i]);
+    NoGradGuard no_grad;
+    for (size_t i = 0; i < frozen.size(); ++i) Variable(frozen[i]).assign(before[i]);
     throw;
   }
 }
@@ -158,7 +142,7 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size, int v
   if (!compiled()) fail("compile() the model before evaluate()");
   check_pair(name(), "evaluate", x, y);
   if (batch_size < 1) fail("batch_size must be >= 1");
-  detail::RecordingPause pause;
+  NoGradGuard no_grad;
   for (const MetricPtr& m : metrics_) m->reset_state();
   const int64_t n = x.dim(0);
   double loss_sum = 0;
@@ -178,7 +162,7 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size, int v
 Tensor Model::predict(const Tensor& x, int64_t batch_size) {
   if (!x.defined() || x.rank() < 1) fail("predict needs inputs with a batch axis");
   if (batch_size < 1) fail("batch_size must be >= 1");
-  detail::RecordingPause pause;
+  NoGradGuard no_grad;
   std::vector<Tensor> outs;
   const int64_t n = x.dim(0);
   for (int64_t b = 0; b < n; b += batch_size) outs.push_back((*this)(x[{Slice(b, std::min(n, b + batch_size))}], false));

@@ -2,11 +2,10 @@
 
 #include <cmath>
 
-#include "autograd/recording.hpp"
-#include "ops/registry.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
+#include "loom/tape.hpp"
 
 namespace loom::nn {
 namespace {
@@ -197,7 +196,7 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads_in, const std::
     throw InvalidArgument("[" + name() + ".apply_gradients] got " + std::to_string(grads_in.size()) + " gradients for " +
                           std::to_string(vars.size()) + " variables");
   }
-  detail::RecordingPause pause;  // updates are not differentiable
+  NoGradGuard no_grad;  // updates are not differentiable
   std::vector<Tensor> grads = grads_in;
   for (size_t i = 0; i < grads.size(); ++i) {
     if (!grads[i].defined()) continue;
@@ -230,7 +229,7 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads_in, const std::
     if (grads[i].defined()) update(updates, vars[i], grads[i], lr);
   }
   // Commit: plain copies into the existing storage (same shape and dtype), which allocate nothing.
-  for (const auto& [target, value] : updates.items_) detail::copy_into(target, value);
+  for (const auto& [target, value] : updates.items_) Variable(target).assign(value);
   ++iterations_;
 }
 

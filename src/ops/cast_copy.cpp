@@ -1,5 +1,5 @@
 // cast, copies within and across devices.
-#include "loom/backend.hpp"
+#include "loom/backend/backend.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {

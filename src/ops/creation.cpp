@@ -7,7 +7,7 @@
 #include <mutex>
 #include <random>
 
-#include "loom/backend.hpp"
+#include "loom/backend/backend.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {

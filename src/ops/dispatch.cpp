@@ -2,10 +2,10 @@
 // allocate, run the kernel, record on active tapes.
 #include <string>
 
-#include "autograd/recording.hpp"
+#include "ops/recording.hpp"
 #include "core/op_device_scope.hpp"
-#include "core/threads.hpp"
-#include "loom/backend.hpp"
+#include "core/thread_budget.hpp"
+#include "loom/backend/backend.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
 #include "ops/registry.hpp"
@@ -186,7 +186,7 @@ std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
       break;
     }
   }
-  if (op.grad && detail::should_record()) detail::record_op(op, attrs, args, outputs);
+  if ((op.grad || op.grad_through_fallback) && detail::should_record()) detail::record_op(op, attrs, args, outputs);
   return outputs;
 }
 
@@ -199,7 +199,7 @@ std::vector<Tensor> call_op(std::string_view name, const std::vector<Tensor>& in
   return dispatch(op, inputs, attrs);
 }
 
-namespace detail {
+namespace ops {
 
 void copy_into(const Tensor& dst, const Tensor& src) {
   static const OpDef& op = find_op("copy_into", "copy_into");
@@ -213,5 +213,5 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   dispatch(op, {dst, aliased ? src.clone() : src}, {});
 }
 
-}  // namespace detail
+}  // namespace ops
 }  // namespace loom

@@ -9,11 +9,8 @@
 
 namespace loom::ops {
 
-LOOM_API bool fusable_activation(const std::string& act);
-// The call's "activation" attribute ("linear" when absent); InvalidArgument naming the op when
-// it is not fusable.
-LOOM_API std::string fused_activation(const OpCall& call);
+// (fusable_activation and fused_activation, which kernels use too, are in loom/backend/kernel.hpp.)
 // dL/d(pre-activation) from dL/dy and the output y (relu' = y > 0, sigmoid' = y(1-y), tanh' = 1-y^2).
-LOOM_API Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& act);
+Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& act);
 
 }  // namespace loom::ops

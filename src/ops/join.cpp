@@ -51,7 +51,7 @@ std::vector<Tensor> forward_concat(const OpCall& call) {
   int64_t offset = 0;
   for (const Tensor& x : call.inputs) {
     const int64_t n = x.shape()[static_cast<size_t>(axis)];
-    if (n > 0) detail::copy_into(slice_view(out, axis_range(shape.rank(), axis, offset, n)), x);
+    if (n > 0) ops::copy_into(slice_view(out, axis_range(shape.rank(), axis, offset, n)), x);
     offset += n;
   }
   return {out};
@@ -193,7 +193,7 @@ std::vector<Tensor> forward_pad(const OpCall& call) {
     DeviceScope on(call.device);
     out = fill(shape, call.attrs.get_float("value", call.name()), x.dtype());
   }
-  if (x.numel() > 0) detail::copy_into(slice_view(out, interior(x.shape(), pads)), x);
+  if (x.numel() > 0) ops::copy_into(slice_view(out, interior(x.shape(), pads)), x);
   return {out};
 }
 

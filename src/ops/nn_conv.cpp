@@ -2,7 +2,7 @@
 // second-order gradients of convolutions work (as TF's Conv2DBackpropInput/Filter).
 #include "loom/nn_ops.hpp"
 #include "ops/fused_activation.hpp"
-#include "ops/nn_geometry.hpp"
+#include "loom/backend/geometry.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {
@@ -134,13 +134,26 @@ LOOM_REGISTER_OPS(nn_conv) {
       .doc("gradient of conv2d with respect to its filter: (x, dy) -> dfilter");
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, const Conv2DOptions& o) {
-  static const OpDef& op = find_op("conv2d");
+namespace {
+Attrs conv_attrs(const Conv2DOptions& o) {
   Attrs attrs = ops::padding_attrs(o.padding);
   attrs.set("strides", o.strides);
   attrs.set("dilations", o.dilations);
   attrs.set("groups", o.groups);
   attrs.set("algorithm", o.algorithm);
+  return attrs;
+}
+}  // namespace
+
+Shape conv2d_output_shape(const Shape& input, int64_t kernel_h, int64_t kernel_w, int64_t filters, const Conv2DOptions& o) {
+  if (input.rank() != 4) throw ShapeError("[conv2d] input must be rank 4 (NHWC), got shape " + input.str());
+  const auto w = ops::window_2d(input[1], input[2], kernel_h, kernel_w, conv_attrs(o), "conv2d", true);
+  return Shape{input[0], w.out_h, w.out_w, filters};
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, const Conv2DOptions& o) {
+  static const OpDef& op = find_op("conv2d");
+  Attrs attrs = conv_attrs(o);
   if (!ops::fusable_activation(o.activation)) {
     Conv2DOptions linear = o;
     linear.activation = "linear";

@@ -1,4 +1,8 @@
-#include "ops/nn_geometry.hpp"
+#include "loom/backend/geometry.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string>
 
 #include "loom/error.hpp"
 
@@ -72,6 +76,20 @@ Window2D window_2d(int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, const A
   return w;
 }
 
+Window2D pool_window_2d(const Shape& x, const Attrs& attrs, const char* op) {
+  if (x.rank() != 4) throw ShapeError(std::string("[") + op + "] input must be rank 4 (NHWC), got shape " + x.str());
+  const auto window = attrs.get_ints("window", op);
+  if (window.size() != 2) throw InvalidArgument(std::string("[") + op + "] window needs 2 values (height, width)");
+  Attrs with_strides = attrs;
+  if (!with_strides.has("strides")) with_strides.set("strides", window);
+  const Window2D w = window_2d(x[1], x[2], window[0], window[1], with_strides, op, false);
+  // A window lying wholly in the padding would have nothing to pool.
+  if (std::max(w.pad_top, w.pad_bottom) >= w.k_h || std::max(w.pad_left, w.pad_right) >= w.k_w) {
+    throw InvalidArgument(std::string("[") + op + "] padding must be smaller than the window");
+  }
+  return w;
+}
+
 Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs& attrs, const char* op) {
   if (x.rank() != 4) {
     throw ShapeError(std::string("[") + op + "] input must be rank 4 (NHWC), got shape " + x.str());
@@ -98,10 +116,5 @@ Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs&
   return g;
 }
 
-Attrs padding_attrs(const Padding& padding) {
-  Attrs a{{"padding", padding.mode}};
-  if (padding.mode == "explicit") a.set("explicit_paddings", padding.explicit_pads);
-  return a;
-}
 
 }  // namespace loom::ops

@@ -1,9 +1,8 @@
 // Batch normalisation over every axis but the last (channels-last).
 //   batch_norm (training): (x, gamma, beta) -> (y, batch mean, batch variance), one fused kernel;
-//   its gradient is batch_norm_grad, another fused kernel, whose own gradient (second order)
-//   differentiates the composite reference below.
+//   its gradient is batch_norm_grad, another fused kernel, whose own gradient (second order) is
+//   that of its fallback, the composite reference below (grad_through_fallback).
 #include "loom/nn_ops.hpp"
-#include "loom/tape.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {
@@ -97,21 +96,6 @@ std::vector<Tensor> grad_batch_norm(const GradCall& g) {
   return r;
 }
 
-// Second order: differentiate the reference with a nested tape (outer tapes record it too).
-std::vector<Tensor> grad_batch_norm_grad(const GradCall& g) {
-  const double eps = epsilon_of(g.attrs, g.name());
-  GradientTape tape;
-  tape.watch(g.inputs);
-  const std::vector<Tensor> outs = reference_batch_norm_grad(g.inputs, eps);
-  std::vector<Tensor> targets, seeds;
-  for (size_t i = 0; i < outs.size(); ++i) {
-    if (!g.grads[i].defined()) continue;
-    targets.push_back(outs[i]);
-    seeds.push_back(g.grads[i]);
-  }
-  return tape.gradient(targets, g.inputs, seeds);
-}
-
 std::vector<Tensor> forward_batch_norm_inference(const OpCall& call) {
   const Tensor& x = call.inputs[0];
   check_channels(call, x, 1, 4);
@@ -130,7 +114,7 @@ LOOM_REGISTER_OPS(nn_norm) {
            "biased batch variance)");
   define_op("batch_norm_grad").inputs({"dy", "x", "gamma", "mean", "variance"}).dtypes(kFloatTypes)
       .outputs({"dx", "dgamma", "dbeta"}).attr("epsilon", 1e-3).infer(infer_batch_norm_grad)
-      .fallback(fallback_batch_norm_grad).grad(grad_batch_norm_grad)
+      .fallback(fallback_batch_norm_grad).grad_through_fallback()
       .doc("gradient of batch_norm: (dy, x, gamma, mean, variance) -> (dx, dgamma, dbeta)");
   define_op("batch_norm_inference").inputs({"x", "gamma", "beta", "mean", "variance"}).dtypes(kFloatTypes)
       .attr("epsilon", 1e-3)

@@ -2,25 +2,13 @@
 // is a scatter (max_pool2d_grad) whose own gradient is a gather; avg_pool2d's gradient is its
 // adjoint (avg_pool2d_grad), whose gradient is avg_pool2d again.
 #include "loom/nn_ops.hpp"
-#include "ops/nn_geometry.hpp"
+#include "loom/backend/geometry.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {
 namespace {
 
-ops::Window2D pool_window(const OpCall& call, const Shape& x) {
-  if (x.rank() != 4) throw ShapeError(ops::op_prefix(call) + "input must be rank 4 (NHWC), got shape " + x.str());
-  const auto window = call.attrs.get_ints("window", call.name());
-  if (window.size() != 2) throw InvalidArgument(ops::op_prefix(call) + "window needs 2 values (height, width)");
-  Attrs attrs = call.attrs;
-  if (!attrs.has("strides")) attrs.set("strides", window);
-  const auto w = ops::window_2d(x[1], x[2], window[0], window[1], attrs, call.name(), false);
-  // A window lying wholly in the padding would have nothing to pool.
-  if (std::max(w.pad_top, w.pad_bottom) >= w.k_h || std::max(w.pad_left, w.pad_right) >= w.k_w) {
-    throw InvalidArgument(ops::op_prefix(call) + "padding must be smaller than the window");
-  }
-  return w;
-}
+ops::Window2D pool_window(const OpCall& call, const Shape& x) { return ops::pool_window_2d(x, call.attrs, call.name()); }
 
 Shape pooled_shape(const Shape& x, const ops::Window2D& w) { return Shape{x[0], w.out_h, w.out_w, x[3]}; }
 
@@ -128,6 +116,11 @@ LOOM_REGISTER_OPS(nn_pool) {
       .doc("gradient of avg_pool2d: spreads dy over each window");
   define_op("global_avg_pool2d").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).attr("keepdims", false).composite(forward_global_avg_pool)
       .doc("mean over height and width (NHWC)");
+}
+
+Shape pool2d_output_shape(const Shape& input, const Pool2DOptions& options) {
+  const auto w = ops::pool_window_2d(input, pool_attrs(options), "pool2d");
+  return Shape{input[0], w.out_h, w.out_w, input[3]};
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2DOptions& options) {

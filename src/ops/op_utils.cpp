@@ -89,4 +89,10 @@ Shape reduced_shape(const Shape& in, const std::vector<int>& axes, bool keepdims
   return out;
 }
 
+Attrs padding_attrs(const Padding& padding) {
+  Attrs a{{"padding", padding.mode}};
+  if (padding.mode == "explicit") a.set("explicit_paddings", padding.explicit_pads);
+  return a;
+}
+
 }  // namespace loom::ops

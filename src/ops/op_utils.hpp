@@ -5,6 +5,7 @@
 
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
+#include "loom/nn_ops.hpp"
 #include "loom/ops.hpp"
 #include "ops/registry.hpp"
 
@@ -26,10 +27,9 @@ Tensor sum_to(const Tensor& grad, const Shape& shape);
 // `grad` if defined, else zeros of the given meta (for ops with several outputs).
 Tensor grad_or_zeros(const Tensor& grad, const TensorMeta& meta);
 
-// Axes attribute of reductions: absent = all axes; normalised, sorted, unique.
-LOOM_API std::vector<int> reduction_axes(const Attrs& attrs, int rank, const char* op);
-LOOM_API Shape reduced_shape(const Shape& in, const std::vector<int>& axes, bool keepdims);
-
 inline std::string op_prefix(const OpCall& call) { return std::string("[") + call.name() + "] "; }
+
+// The padding / explicit_paddings attributes for a Padding of the C++ API.
+Attrs padding_attrs(const Padding& padding);
 
 }  // namespace loom::ops

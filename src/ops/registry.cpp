@@ -161,6 +161,10 @@ OpBuilder& OpBuilder::grad(GradFn f) {
   def_.grad = f;
   return *this;
 }
+OpBuilder& OpBuilder::grad_through_fallback() {
+  def_.grad_through_fallback = true;
+  return *this;
+}
 OpBuilder& OpBuilder::nondiff(std::initializer_list<int> inputs) {
   for (int i : inputs) def_.nondiff_inputs |= 1u << i;
   return *this;

@@ -9,13 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/internal_api.hpp"
 #include "loom/attrs.hpp"
-#include "loom/export.hpp"
+#include "loom/backend/kernel.hpp"
 #include "loom/tensor.hpp"
 
 namespace loom {
-
-class OpDef;
 
 struct TensorMeta {
   TensorMeta() = default;
@@ -26,19 +25,10 @@ struct TensorMeta {
   Device device;  // filled in where the tensor exists (the tape); inference leaves the default
 };
 
-// One call of an op, as inference, kernels and forward functions see it.
-struct LOOM_API OpCall {
-  const OpDef& op;
-  const std::vector<Tensor>& inputs;  // all on `device`
-  const Attrs& attrs;
-  Device device;
-  const char* name() const;
-};
-
 // What a gradient function receives. `grads` holds one tensor per output (undefined where no
 // gradient reached that output). Inputs/outputs are the forward call's (undefined when the op
 // declared that it does not need them); `needs[i]` tells whether input i wants a gradient.
-struct LOOM_API GradCall {
+struct LOOM_INTERNAL_API GradCall {
   const OpDef& op;
   const Attrs& attrs;
   const std::vector<Tensor>& inputs;
@@ -50,7 +40,6 @@ struct LOOM_API GradCall {
 };
 
 using InferFn = std::vector<TensorMeta> (*)(const OpCall&);
-using KernelFn = void (*)(const OpCall&, std::vector<Tensor>& outputs);
 using ForwardFn = std::vector<Tensor> (*)(const OpCall&);
 using GradFn = std::vector<Tensor> (*)(const GradCall&);
 
@@ -72,24 +61,6 @@ struct AttrSpec {
   std::optional<AttrValue> default_value;
 };
 
-// Bit i set = DType i accepted.
-using DTypeMask = uint32_t;
-constexpr DTypeMask mask_of(std::initializer_list<DType> dtypes) {
-  DTypeMask m = 0;
-  for (DType d : dtypes) m |= 1u << static_cast<int>(d);
-  return m;
-}
-inline constexpr DTypeMask kFloatTypes = mask_of({DType::Float32, DType::Float64});
-// Half precisions: storage everywhere, compute where a backend's kernel accepts them.
-inline constexpr DTypeMask kHalfTypes = mask_of({DType::Float16, DType::BFloat16});
-inline constexpr DTypeMask kIntTypes = mask_of({DType::Int32, DType::Int64, DType::UInt8});
-inline constexpr DTypeMask kSignedNumeric =
-    kFloatTypes | mask_of({DType::Int32, DType::Int64});
-inline constexpr DTypeMask kNumeric = kFloatTypes | kIntTypes;
-inline constexpr DTypeMask kBoolType = mask_of({DType::Bool});
-inline constexpr DTypeMask kAllTypes = (1u << kNumDTypes) - 1;
-LOOM_API std::string mask_names(DTypeMask mask);
-
 // One input of an op: its name (in schemas and messages) and the dtypes it accepts.
 struct InputSpec {
   std::string name;
@@ -101,7 +72,7 @@ struct KernelEntry {
   DTypeMask dtypes = 0;  // accepted dtypes of input 0 (of output 0 for ops without inputs)
 };
 
-class LOOM_API OpDef {
+class LOOM_INTERNAL_API OpDef {
  public:
   std::string name;
   std::string doc;
@@ -124,6 +95,9 @@ class LOOM_API OpDef {
   // device kernel is an optimisation of this reference, which exists once.
   ForwardFn fallback = nullptr;
   GradFn grad = nullptr;
+  // No gradient function: the gradient is that of the fallback, which the autograd layer
+  // differentiates (for ops whose fallback is their clearest derivative, e.g. batch_norm_grad).
+  bool grad_through_fallback = false;
   uint32_t nondiff_inputs = 0;  // bit i: input i never gets a gradient (indices, conditions)
   bool saves_inputs = true;     // the gradient reads the forward inputs
   bool saves_outputs = false;   // the gradient reads the forward outputs
@@ -133,7 +107,7 @@ class LOOM_API OpDef {
   std::array<KernelEntry, 2> kernels;  // by DeviceType
 
   bool differentiable() const {
-    return grad != nullptr || (kind == OpKind::Composite && composite_differentiable);
+    return grad != nullptr || grad_through_fallback || (kind == OpKind::Composite && composite_differentiable);
   }
   const AttrSpec* find_attr(std::string_view attr) const;
   const InputSpec& input(size_t index) const;  // the spec input `index` follows
@@ -143,7 +117,7 @@ class LOOM_API OpDef {
 
 // Fluent definition used by the op files:
 //   define_op("add").inputs({"a", "b"}).dtypes(kNumeric | kHalfTypes).infer(f).grad(g).doc("...");
-class LOOM_API OpBuilder {
+class LOOM_INTERNAL_API OpBuilder {
  public:
   explicit OpBuilder(OpDef& def) : def_(def) {}
   OpBuilder& inputs(std::initializer_list<const char*> names);           // required, in order
@@ -163,6 +137,7 @@ class LOOM_API OpBuilder {
   OpBuilder& fallback(ForwardFn f);
   OpBuilder& in_place();  // the backends' kernels write into input 0
   OpBuilder& grad(GradFn f);
+  OpBuilder& grad_through_fallback();  // differentiate the fallback instead of a gradient function
   OpBuilder& nondiff(std::initializer_list<int> inputs);
   OpBuilder& saves(bool inputs, bool outputs);
   OpBuilder& internal();
@@ -174,30 +149,20 @@ class LOOM_API OpBuilder {
   OpDef& def_;
 };
 
-LOOM_API OpBuilder define_op(std::string_view name);
-// A device's kernel for an op, accepting the op's dtypes or fewer (`dtypes` a subset of the op's).
-// Registering for an op that is not defined, or for dtypes the op does not accept, throws
-// InternalError: immediately for a backend loaded at run time, and at the first op lookup for
-// kernels registered while the library loads (before every op is defined).
-LOOM_API void register_kernel(std::string_view op, DeviceType device, KernelFn fn, DTypeMask dtypes);
-LOOM_API void register_kernel(std::string_view op, DeviceType device, KernelFn fn);
+LOOM_INTERNAL_API OpBuilder define_op(std::string_view name);
 // Throws NotFoundError naming `context` when no op has this name.
-LOOM_API const OpDef& find_op(std::string_view name, const char* context = "call_op");
-LOOM_API const OpDef* try_find_op(std::string_view name);
-LOOM_API std::vector<const OpDef*> all_ops();
+LOOM_INTERNAL_API const OpDef& find_op(std::string_view name, const char* context = "call_op");
+LOOM_INTERNAL_API const OpDef* try_find_op(std::string_view name);
+LOOM_INTERNAL_API std::vector<const OpDef*> all_ops();
 
 // Runs an op through the dispatcher: picks the device, validates, infers, allocates, runs the
 // kernel and records on active tapes.
-LOOM_API std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
+LOOM_INTERNAL_API std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
                                       const Attrs& attrs);
 inline Tensor dispatch1(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
   return dispatch(op, inputs, attrs)[0];
 }
 
-namespace detail {
-// Copies src into the (possibly strided) view dst: same shape and dtype, same device.
-LOOM_API void copy_into(const Tensor& dst, const Tensor& src);
-}  // namespace detail
 
 }  // namespace loom
 

@@ -263,7 +263,7 @@ std::vector<Tensor> forward_slice_grad(const OpCall& call) {
     throw ShapeError(prefix(call) + "gradient of shape " + grad.shape().str() +
                      " does not match the slice's shape " + target.shape().str());
   }
-  detail::copy_into(target, grad);
+  ops::copy_into(target, grad);
   return {out};
 }
 

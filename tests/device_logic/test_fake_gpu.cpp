@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "loom/caching_allocator.hpp"
-#include "loom/fault_injection.hpp"
+#include "loom/backend/caching_allocator.hpp"
+#include "loom/testing/fault_injection.hpp"
 #include "loom/loom.h"
 #include "loom/loom.hpp"
 

@@ -107,4 +107,13 @@ void expect_tensor_near(const Tensor& actual, const Tensor& expected, double rto
   }
 }
 
+nn::FitOptions quiet(int epochs, int64_t batch, uint64_t seed) {
+  nn::FitOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.verbose = 0;
+  o.seed = seed;
+  return o;
+}
+
 }  // namespace loom::testing

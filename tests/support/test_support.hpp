@@ -46,4 +46,7 @@ void expect_error(F&& f, const std::string& fragment) {
   }
 }
 
+// fit() options for tests: no progress output and a fixed shuffling seed.
+nn::FitOptions quiet(int epochs, int64_t batch = 32, uint64_t seed = 7);
+
 }  // namespace loom::testing

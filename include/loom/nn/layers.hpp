@@ -141,30 +141,37 @@ class LOOM_API Conv2D : public Layer {
   Variable kernel_, bias_;
 };
 
+/// What MaxPool2D and AvgPool2D share: windows of `pool_size`, `strides` (empty: the pool
+/// size) and padding "valid" or "same" over NHWC inputs.
+class LOOM_API Pool2D : public Layer {
+ public:
+  Shape compute_output_shape(const Shape& input_shape) override;
+  /// The window, strides and padding.
+  const Pool2DOptions& options() const { return options_; }
+
+ protected:
+  /// A pooling layer of `kind` ("max_pooling2d", "average_pooling2d").
+  Pool2D(std::string kind, std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding,
+         std::string name);
+  Pool2DOptions options_;  ///< The window, strides and padding.
+};
+
 /// Maximum over 2-D windows of NHWC inputs (Keras' MaxPooling2D; see loom::max_pool2d).
-class LOOM_API MaxPool2D : public Layer {
+class LOOM_API MaxPool2D : public Pool2D {
  public:
   /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid" or "same".
   explicit MaxPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
                      std::string padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
-  Shape compute_output_shape(const Shape& input_shape) override;
-
- private:
-  Pool2DOptions options_;
 };
 
 /// Mean over 2-D windows of NHWC inputs (Keras' AveragePooling2D; see loom::avg_pool2d).
-class LOOM_API AvgPool2D : public Layer {
+class LOOM_API AvgPool2D : public Pool2D {
  public:
   /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid" or "same".
   explicit AvgPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
                      std::string padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
-  Shape compute_output_shape(const Shape& input_shape) override;
-
- private:
-  Pool2DOptions options_;
 };
 
 /// Mean over height and width: (N, H, W, C) to (N, C) (Keras' GlobalAveragePooling2D).

@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "loom/export.hpp"
+#include "core/internal_api.hpp"
 #include "loom/tensor.hpp"
 
 namespace loom::onednn {
@@ -19,7 +19,7 @@ dnnl::stream& stream();
 
 // Number of primitives (and primitive descriptors) created so far: a training step must not
 // create any after its first iteration.
-LOOM_API int64_t primitive_creations();
+LOOM_INTERNAL_API int64_t primitive_creations();
 
 // A cache entry is built once per key (op kind, dims, formats, attributes, algorithm, thread
 // count) and reused; least recently used entries are dropped beyond the capacity.

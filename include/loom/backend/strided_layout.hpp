@@ -1,25 +1,28 @@
 #pragma once
-// The iteration space of an elementwise kernel over up to four operands (operand 0 is the
-// output): broadcast inputs get stride 0, size-1 axes are dropped and adjacent axes merged where
-// every operand allows, so contiguous and row-broadcast cases become one or two long axes.
-// Shared by the CPU loops and the CUDA kernels; strides are in bytes.
+/// \file
+/// The iteration space of an elementwise kernel over up to four operands (operand 0 is the
+/// output): broadcast inputs get stride 0, size-1 axes are dropped and adjacent axes merged where
+/// every operand allows, so contiguous and row-broadcast cases become one or two long axes.
+/// Shared by the CPU loops and the CUDA kernels; strides are in bytes.
 #include <cstdint>
 #include <initializer_list>
 
 #include "loom/tensor.hpp"
 
-namespace loom::detail {
+namespace loom::backend {
 
+/// The most operands (output included) one layout describes.
 inline constexpr int kMaxOperands = 4;
 
+/// The coalesced iteration space of an elementwise kernel.
 struct StridedLayout {
-  int nops = 0;
-  Shape shape;                  // coalesced, innermost last, rank >= 1
-  Shape strides[kMaxOperands];  // in bytes
-  int64_t numel = 0;
+  int nops = 0;                 ///< Operands described (output first).
+  Shape shape;                  ///< Coalesced extents, innermost last, rank >= 1.
+  Shape strides[kMaxOperands];  ///< Each operand's strides in bytes.
+  int64_t numel = 0;            ///< Elements of the output.
 };
 
-// Byte strides of `t` read as if broadcast to `out_shape` (stride 0 on broadcast axes).
+/// Byte strides of `t` read as if broadcast to `out_shape` (stride 0 on broadcast axes).
 inline Shape broadcast_byte_strides(const Tensor& t, const Shape& out_shape) {
   const int rank = out_shape.rank();
   const int offset = rank - t.rank();
@@ -31,6 +34,7 @@ inline Shape broadcast_byte_strides(const Tensor& t, const Shape& out_shape) {
   return s;
 }
 
+/// The layout of `out` and `inputs` (broadcast to out's shape), coalesced.
 inline StridedLayout strided_layout(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
   StridedLayout L;
   L.nops = 1 + static_cast<int>(inputs.size());
@@ -71,4 +75,4 @@ inline StridedLayout strided_layout(const Tensor& out, std::initializer_list<con
   return L;
 }
 
-}  // namespace loom::detail
+}  // namespace loom::backend

@@ -11,8 +11,8 @@
 
 #include "cuda/common.hpp"
 #include "cuda/registration.hpp"
-#include "loom/backend.hpp"
-#include "loom/caching_allocator.hpp"
+#include "loom/backend/backend.hpp"
+#include "loom/backend/caching_allocator.hpp"
 #include "loom/error.hpp"
 
 namespace loom::cuda {
@@ -132,7 +132,7 @@ cudaStream_t stream(int device) {
   return streams()[static_cast<size_t>(device)];
 }
 
-bool make_indexer(const detail::StridedLayout& layout, Indexer& ix) {
+bool make_indexer(const backend::StridedLayout& layout, Indexer& ix) {
   if (layout.shape.rank() > kMaxDims) return false;
   ix.ndim = layout.shape.rank();
   for (int d = 0; d < ix.ndim; ++d) {

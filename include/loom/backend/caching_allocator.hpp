@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "loom/backend.hpp"
-#include "loom/export.hpp"
+#include "loom/backend/backend.hpp"
+#include "loom/backend/api.hpp"
 
 namespace loom {
 
 /// The raw device memory a backend supplies to a CachingAllocator.
-class LOOM_API RawMemory {
+class LOOM_BACKEND_API RawMemory {
  public:
   virtual ~RawMemory();
   /// A new block of `bytes`, or nullptr when the device has no room (must not throw for that).
@@ -30,7 +30,7 @@ class LOOM_API RawMemory {
 
 /// An Allocator that caches freed blocks by rounded size over a backend's RawMemory
 /// (thread-safe; C++ only, for backend authors).
-class LOOM_API CachingAllocator final : public Allocator {
+class LOOM_BACKEND_API CachingAllocator final : public Allocator {
  public:
   /// An allocator for the device named `device_name` (used in error messages) over `raw`.
   CachingAllocator(std::string device_name, std::unique_ptr<RawMemory> raw);

@@ -1,4 +1,4 @@
-#include "cpu/cpu_backend.hpp"
+#include "core/cpu_device.hpp"
 
 #include <unistd.h>
 

@@ -7,12 +7,12 @@
 #include <memory>
 
 #include "loom/device.hpp"
-#include "loom/export.hpp"
+#include "loom/backend/api.hpp"
 
 namespace loom {
 
 /// The memory of one device, as a backend provides it (C++ only, for backend authors).
-class LOOM_API Allocator {
+class LOOM_BACKEND_API Allocator {
  public:
   virtual ~Allocator();
   /// Returns `nbytes` of device memory. Throws OutOfMemoryError naming `op`, the request, the
@@ -35,11 +35,11 @@ class LOOM_API Allocator {
 /// A device backend: devices of one DeviceType with their allocators, copies and
 /// synchronisation (C++ only, for backend authors). Kernels are registered separately in the
 /// op registry. `index` arguments select the device of the backend's type.
-class LOOM_API Backend {
+class LOOM_BACKEND_API Backend {
  public:
   /// Bumped on any incompatible change of this class; a backend built against another
   /// version is refused at load time.
-  static constexpr int kInterfaceVersion = 1;
+  static constexpr int kInterfaceVersion = LOOM_BACKEND_API_VERSION;
   virtual ~Backend();
   /// The kind of device served.
   virtual DeviceType type() const = 0;
@@ -61,11 +61,11 @@ class LOOM_API Backend {
 
 /// Registers the backend of a device type; one per type (InternalError for a second one).
 /// loom registers the CPU backend itself.
-LOOM_API void register_backend(std::unique_ptr<Backend> backend);
+LOOM_BACKEND_API void register_backend(std::unique_ptr<Backend> backend);
 /// The backend of `device`; throws DeviceError naming `op` if there is none or the index is out
 /// of range.
-LOOM_API Backend& backend_for(Device device, const char* op);
+LOOM_BACKEND_API Backend& backend_for(Device device, const char* op);
 /// Loads optional backends (the CUDA shared object) once; safe to call from any thread.
-LOOM_API void load_optional_backends();
+LOOM_BACKEND_API void load_optional_backends();
 
 }  // namespace loom
