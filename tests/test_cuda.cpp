@@ -54,6 +54,7 @@ TEST(Cuda, GoldenCasesMatchOnTheGpu) {
       ADD_FAILURE() << e.what();
       continue;
     }
+    if (!c.contains("outputs")) continue;  // a gradient row of a random op (dropout)
     ASSERT_EQ(outputs.size(), c.at("outputs").size());
     for (size_t i = 0; i < outputs.size(); ++i) {
       EXPECT_EQ(outputs[i].device().str(), "GPU:0");
@@ -72,6 +73,52 @@ TEST(Cuda, GoldenCasesMatchOnTheGpu) {
     ++checked[op];
   }
   EXPECT_GT(checked.size(), 80u);
+}
+
+// The gradient rows of the op table on the GPU: d(sum(outputs * weights))/d(inputs) there equals
+// the CPU's (the CPU's is checked against finite differences in test_gradients.cpp).
+std::vector<Tensor> weighted_gradients(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
+  GradientTape tape;
+  std::vector<Tensor> sources;
+  for (const Tensor& x : inputs) {
+    if (x.dtype() == DType::Float64) sources.push_back(x);
+  }
+  tape.watch(sources);
+  Tensor loss = zeros({}, DType::Float64);
+  uint64_t seed = 77;
+  for (const Tensor& out : call_op(op, inputs, attrs)) {
+    if (out.dtype() == DType::Float64) loss = loss + reduce_sum(out * random_normal(out.shape(), 0, 1, DType::Float64, seed++));
+  }
+  return tape.gradient(loss, sources, {}, UnconnectedGradients::Zero);
+}
+
+TEST(Cuda, GradientsOfTheOpTableMatchTheCpu) {
+  REQUIRE_GPU();
+  int checked = 0;
+  for (const auto& c : golden_cases()) {
+    if (!c.contains("grad")) continue;
+    const std::string op = c.at("op");
+    SCOPED_TRACE(op + " " + c.at("attrs").dump());
+    const Attrs attrs = attrs_from_json(c.at("attrs"));
+    std::vector<Tensor> cpu_inputs, gpu_inputs;
+    for (const auto& in : c.at("inputs")) {
+      cpu_inputs.push_back(tensor_from_json(in));
+      gpu_inputs.push_back(cpu_inputs.back().to("GPU:0"));
+    }
+    const std::vector<Tensor> on_cpu = weighted_gradients(op, cpu_inputs, attrs);
+    std::vector<Tensor> on_gpu;
+    {
+      DeviceScope gpu("GPU:0");
+      on_gpu = weighted_gradients(op, gpu_inputs, attrs);
+    }
+    ASSERT_EQ(on_gpu.size(), on_cpu.size());
+    for (size_t i = 0; i < on_cpu.size(); ++i) {
+      EXPECT_EQ(on_gpu[i].device().str(), "GPU:0");
+      expect_tensor_near(on_gpu[i].to("CPU:0"), on_cpu[i], 1e-10, 1e-12, "gradient " + std::to_string(i));
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 150);
 }
 
 // The op x device matrix: a kernel op without a CUDA kernel must be listed here on purpose.

@@ -57,6 +57,7 @@ TEST_P(OpCases, MatchNumPy) {
       continue;
     }
     const std::vector<Tensor> outputs = call_op(GetParam(), inputs, attrs);
+    if (!c.contains("outputs")) continue;  // a gradient row of a random op (dropout): no reference values
     ASSERT_EQ(outputs.size(), c.at("outputs").size());
     for (size_t i = 0; i < outputs.size(); ++i) {
       const Tensor expected = tensor_from_json(c.at("outputs")[i]);

@@ -33,12 +33,14 @@ def tensor(a, layout="contiguous"):
             "layout": layout}
 
 
-def add(op, inputs, attrs=None, outputs=None, error=None, message="", layouts=None, tol=None):
+def add(op, inputs, attrs=None, outputs=None, error=None, message="", layouts=None, tol=None, grad=None):
     case = {"op": op, "attrs": attrs or {},
             "inputs": [tensor(x, (layouts or {}).get(i, "contiguous")) for i, x in enumerate(inputs)]}
+    if grad:  # also a finite-difference gradient check (see make_op_cases.py)
+        case["grad"] = grad
     if error:
         case["error"], case["message"] = error, message
-    else:
+    elif outputs is not None:  # only gradient cases of random ops (dropout) have none
         case["outputs"] = [tensor(o) for o in outputs]
     if tol:
         case["tol"] = tol
@@ -275,6 +277,107 @@ for dtype in ("float32", "float64"):
             tol=[2e-4, 2e-5] if dtype == "float32" else None)
 add("conv2d", [randn(1, 4, 4, 3), randn(3, 3, 3, 4)], {"activation": "gelu"}, error="InvalidArgument",
     message="activation must be linear, relu, sigmoid or tanh")
+
+# ---- gradient cases (float64, small shapes: finite differences evaluate the op many times) ----
+grng = np.random.default_rng(20261203)
+
+
+def U(*shape, lo=-2.0, hi=2.0):
+    return grng.uniform(lo, hi, size=shape)
+
+
+def grad(op, inputs, attrs, outputs, layouts=None):
+    add(op, inputs, attrs, outputs=outputs, layouts=layouts, grad="second")
+
+
+for (n, h, w, c, kh, kw, o, st, dl, mode, ex, g, bias) in (
+        (2, 4, 5, 3, 3, 3, 2, (1, 1), (1, 1), "same", None, 1, True),
+        (1, 5, 5, 2, 3, 2, 3, (2, 1), (1, 1), "valid", None, 1, False),
+        (1, 6, 6, 2, 3, 3, 2, (1, 1), (2, 2), "same", None, 1, False),
+        (1, 4, 4, 2, 2, 2, 2, (1, 1), (1, 1), "explicit", (1, 0, 0, 1), 1, True),
+        (1, 4, 4, 4, 3, 3, 4, (1, 1), (1, 1), "same", None, 2, False),
+        (1, 4, 4, 3, 3, 3, 6, (1, 1), (1, 1), "same", None, 3, True)):  # the last one depthwise
+    x, f, b = U(n, h, w, c), U(kh, kw, c // g, o), U(o)
+    ph = tf_pads(h, kh, st[0], dl[0], mode, ex[0:2] if ex else (0, 0))
+    pw = tf_pads(w, kw, st[1], dl[1], mode, ex[2:4] if ex else (0, 0))
+    xt, ft = nchw(x).requires_grad_(True), oihw(f).requires_grad_(True)
+    y = F.conv2d(F.pad(xt, (pw[0], pw[1], ph[0], ph[1])), ft, torch.from_numpy(b) if bias else None, stride=st,
+                 dilation=dl, groups=g)
+    attrs = {"strides": list(st), "dilations": list(dl), "padding": mode, "groups": g}
+    if ex:
+        attrs["explicit_paddings"] = list(ex)
+    grad("conv2d", [x, f, b] if bias else [x, f], attrs, [nhwc(y)], {0: "transposed"})
+    dy = U(*nhwc(y).shape)
+    dx, df = torch.autograd.grad(y, [xt, ft], nchw(dy))
+    grad("conv2d_backprop_input", [dy, f], {**attrs, "input_shape": [n, h, w, c]}, [nhwc(dx)])
+    grad("conv2d_backprop_filter", [x, dy], {**attrs, "filter_shape": [kh, kw, c // g, o]},
+         [df.detach().numpy().transpose(2, 3, 1, 0)])
+for act, fn in (("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+    x, f, b = U(1, 4, 4, 2), U(3, 3, 2, 3), U(3)
+    y = fn(F.conv2d(nchw(x), oihw(f), torch.from_numpy(b), padding=1))
+    grad("conv2d", [x, f, b], {"padding": "same", "activation": act}, [nhwc(y)], {0: "transposed"})
+for mode in ("valid", "same"):
+    x = U(2, 4, 5, 3)
+    attrs = {"window": [2, 2], "strides": [2, 1], "padding": mode}
+    y, arg = pool_ref(x, (2, 2), (2, 1), mode, "max")
+    grad("max_pool2d", [x], attrs, [y, arg], {0: "transposed"})
+    ya, _ = pool_ref(x, (2, 2), (2, 1), mode, "avg")
+    grad("avg_pool2d", [x], attrs, [ya])
+    dy = U(*ya.shape)
+    adj = np.zeros(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = 1
+        adj[i] = (pool_ref(e.reshape(x.shape), (2, 2), (2, 1), mode, "avg")[0] * dy).sum()
+    grad("avg_pool2d_grad", [dy], {**attrs, "input_shape": list(x.shape)}, [adj.reshape(x.shape)])
+dy, arg = U(1, 1, 2, 2), np.array([2, 5, 0, 7], np.int64).reshape(1, 1, 2, 2)
+dx = np.zeros(8)
+np.add.at(dx, arg.ravel(), dy.ravel())
+grad("max_pool2d_grad", [dy, arg], {"input_shape": [1, 2, 2, 2]}, [dx.reshape(1, 2, 2, 2)])
+x = U(2, 3, 4, 2)
+grad("global_avg_pool2d", [x], {}, [x.mean(axis=(1, 2))])
+x, gamma, beta = U(3, 2, 2, 3), U(3), U(3)
+xt, gt, bt = (torch.from_numpy(v).requires_grad_(True) for v in (x, gamma, beta))
+y = F.batch_norm(xt.reshape(-1, 3), None, None, gt, bt, training=True, eps=1e-3).reshape(x.shape)
+axes = (0, 1, 2)
+grad("batch_norm", [x, gamma, beta], {"epsilon": 1e-3}, [y.detach().numpy(), x.mean(axis=axes), x.var(axis=axes)],
+     {0: "transposed"})
+x, gamma = U(4, 3), U(3)
+mean, var = U(3), U(3, lo=0.5, hi=2.0)
+dy = U(4, 3)
+xt, gt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(gamma)
+xhat = (x - mean) / np.sqrt(var + 1e-3)
+dbeta, dgamma = dy.sum(0), (dy * xhat).sum(0)
+dx = gamma / np.sqrt(var + 1e-3) / 4 * (dy * 4 - dbeta - xhat * dgamma)
+grad("batch_norm_grad", [dy, x, gamma, mean, var], {"epsilon": 1e-3}, [dx, dgamma, dbeta])
+x, gamma, beta, mm, vv = U(2, 2, 3), U(3), U(3), U(3), U(3, lo=0.5, hi=2.0)
+grad("batch_norm_inference", [x, gamma, beta, mm, vv], {"epsilon": 1e-3}, [(x - mm) * gamma / np.sqrt(vv + 1e-3) + beta])
+for axis in (-1, 0):
+    x = U(3, 4)
+    grad("softmax", [x], {"axis": axis}, [F.softmax(torch.from_numpy(x), axis).numpy()], {0: "transposed"})
+    x = U(3, 4)
+    grad("log_softmax", [x], {"axis": axis}, [F.log_softmax(torch.from_numpy(x), axis).numpy()])
+labels, logits = np.array([2, 0, 1], np.int64), U(3, 4)
+grad("sparse_softmax_cross_entropy_with_logits", [labels, logits], {},
+     [F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels), reduction="none").numpy()])
+probs, logits = F.softmax(torch.from_numpy(U(3, 4)), -1).numpy(), U(3, 4)
+grad("softmax_cross_entropy_with_logits", [probs, logits], {},
+     [-(probs * F.log_softmax(torch.from_numpy(logits), -1).numpy()).sum(-1)])
+z, xl = U(3, 4, lo=0, hi=1), U(3, 4, lo=-4, hi=4)
+grad("sigmoid_cross_entropy_with_logits", [z, xl], {},
+     [F.binary_cross_entropy_with_logits(torch.from_numpy(xl), torch.from_numpy(z), reduction="none").numpy()])
+for op, fn in (("erf", torch.erf), ("leaky_relu", lambda t: F.leaky_relu(t, 0.2)), ("elu", F.elu), ("gelu", F.gelu),
+               ("softplus", F.softplus), ("silu", F.silu), ("hard_sigmoid", lambda t: torch.clamp(0.2 * t + 0.5, 0, 1))):
+    x = U(3, 4, lo=-3, hi=3)
+    grad(op, [x], {}, [fn(torch.from_numpy(x)).numpy()], {0: "strided"})
+x = U(3, 4)
+grad("gelu", [x], {"approximate": True}, [F.gelu(torch.from_numpy(x), approximate="tanh").numpy()])
+# dropout's mask comes from loom's Philox stream: no outside reference, a gradient check only.
+grad("dropout", [U(4, 5)], {"rate": 0.4, "seed": 3}, None)
+for act, fn in (("linear", lambda v: v), ("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+    x, k, b = U(2, 3, 4), U(4, 3), U(3)
+    grad("dense", [x, k, b], {"activation": act},
+         [fn(torch.from_numpy(x) @ torch.from_numpy(k) + torch.from_numpy(b)).numpy()], {0: "transposed"})
 
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
 write_cases(out_path, {"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__}, cases)

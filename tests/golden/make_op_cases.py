@@ -3,7 +3,10 @@
 
 Run with Debian's python3 (python3-numpy):  /usr/bin/python3 tests/golden/make_op_cases.py
 Each case: op name, inputs (dtype, shape, values, layout), attributes, then either the expected
-outputs or the expected error class and a fragment of its message. The C++ harness
+outputs or the expected error class and a fragment of its message. Cases with "grad" are also
+gradient checks: tests/test_gradients.cpp compares their float64 gradients (first, and second
+unless "grad" is "first") with finite differences, and the GPU tests compare them with the CPU's.
+This file and make_nn_cases.py are the one table of op cases. The C++ harness
 (tests/test_op_cases.cpp) builds the inputs (layout "transposed"/"strided" gives non-contiguous
 views of the same values), calls the op through the registry and compares.
 """
@@ -52,9 +55,11 @@ def tensor(a, layout="contiguous"):
     return {"dtype": dtype, "shape": list(a.shape), "values": vals, "layout": layout}
 
 
-def add(op, inputs, attrs=None, outputs=None, error=None, message=None, layouts=None, tol=None):
+def add(op, inputs, attrs=None, outputs=None, error=None, message=None, layouts=None, tol=None, grad=None):
     case = {"op": op, "attrs": attrs or {},
             "inputs": [tensor(x, (layouts or {}).get(i, "contiguous")) for i, x in enumerate(inputs)]}
+    if grad:  # also a finite-difference gradient check: "second" (first and second order) or "first"
+        case["grad"] = grad
     if error:
         case["error"] = error
         case["message"] = message or ""
@@ -401,6 +406,102 @@ for start, stop, num in ((0, 1, 5), (-1, 1, 1), (2, 3, 0), (0, 10, 11)):
         outputs=[np.linspace(start, stop, num)])
 for rows, cols in ((3, 3), (2, 4), (0, 2)):
     add("eye", [], {"rows": rows, "cols": cols}, outputs=[np.eye(rows, cols, dtype=np.float32)])
+
+# ---- gradient cases (float64, domains clear of kinks and singularities) ----
+grng = np.random.default_rng(20261202)
+
+
+def U(shape, lo=-2.0, hi=2.0):
+    return grng.uniform(lo, hi, size=shape)
+
+
+def grad(op, inputs, attrs, outputs, layouts=None, order="second"):
+    add(op, inputs, attrs, outputs=outputs if isinstance(outputs, list) else [outputs], layouts=layouts, grad=order)
+
+
+for op, fn, (alo, ahi, blo, bhi) in (
+        ("add", np.add, (-2, 2, -2, 2)), ("sub", np.subtract, (-2, 2, -2, 2)), ("mul", np.multiply, (-2, 2, -2, 2)),
+        ("real_div", np.divide, (-2, 2, 0.5, 2)), ("div", np.divide, (-2, 2, 0.5, 2)),
+        ("pow", np.power, (0.5, 2, -1, 2)), ("maximum", np.maximum, (-2, 2, -2, 2)),
+        ("minimum", np.minimum, (-2, 2, -2, 2)), ("mod", np.mod, (0.1, 5, 1.3, 2.1))):
+    for sa, sb, layouts in (((2, 3), (2, 3), {0: "transposed"}), ((2, 3), (3,), {1: "strided"}),
+                            ((4, 1), (1, 3), None), ((), (2, 2), None)):
+        a, b = U(sa, alo, ahi), U(sb, blo, bhi)
+        grad(op, [a, b], {}, fn(a, b), layouts)
+for op, fn, dtypes, lo, hi in UNARY:
+    lo, hi = {"log": (0.5, 3), "log1p": (-0.5, 2), "sqrt": (0.5, 3), "rsqrt": (0.5, 3)}.get(op, (-2, 2))
+    for shape, layout in (((3, 4), "transposed"), ((5,), "strided")):
+        x = U(shape, lo, hi)
+        grad(op, [x], {}, np.asarray(fn(x)).astype(np.float64), {0: layout})
+x = U((4, 3))
+grad("clip", [x], {"min": -0.5, "max": 0.7}, np.clip(x, -0.5, 0.7))
+x = U((2, 3))
+grad("cast", [x], {"dtype": "float64"}, x, {0: "transposed"})
+grad("copy_to_device", [x], {"device": "CPU:0"}, x)
+c, a, b = U((2, 1)) > 0, U((3,)), U((2, 3))
+grad("where", [c, a, b], {}, np.where(c, a, b), {2: "transposed"})
+for op, fn in (("reduce_sum", np.sum), ("reduce_prod", np.prod), ("reduce_max", np.max), ("reduce_min", np.min),
+               ("reduce_mean", np.mean)):
+    x = U((2, 3, 4), 0.5, 1.5)
+    for axes in ([0], [1], [2], [0, 2], [-1, 0, 1]):
+        for keep in (False, True):
+            grad(op, [x], {"axes": axes, "keepdims": keep}, fn(x, axis=tuple(axes), keepdims=keep), {0: "transposed"})
+    x = U((3, 2))
+    grad(op, [x], {}, fn(x))
+# The first derivative of reduce_prod is exact at zeros; the second only away from them (the
+# count of zeros is piecewise constant), as documented on reduce_prod.
+z = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 1.5], [1.0, 2.0, -1.0]])
+grad("reduce_prod", [z], {"axes": [1]}, np.prod(z, axis=1), order="first")
+for ord_, fn in (("euclidean", lambda x, a, k: np.sqrt(np.sum(x * x, axis=a, keepdims=k))),
+                 ("1", lambda x, a, k: np.sum(np.abs(x), axis=a, keepdims=k)),
+                 ("inf", lambda x, a, k: np.max(np.abs(x), axis=a, keepdims=k))):
+    x = U((3, 4))
+    grad("norm", [x], {"ord": ord_}, fn(x, None, False))
+    grad("norm", [x], {"ord": ord_, "axes": [1], "keepdims": True}, fn(x, 1, True), {0: "strided"})
+for ta in (False, True):
+    for tb in (False, True):
+        a, b = U((3, 2) if ta else (2, 3)), U((4, 3) if tb else (3, 4))
+        A, B = (a.T if ta else a), (b.T if tb else b)
+        grad("matmul", [a, b], {"transpose_a": ta, "transpose_b": tb}, A @ B, {1: "transposed"})
+a, b = U((2, 1, 2, 3)), U((3, 3, 2))
+grad("matmul", [a, b], {}, np.matmul(a, b))
+a, b = U((4, 2, 3)), U((2, 3))
+grad("matmul", [a, b], {"transpose_b": True}, np.matmul(a, b.T))
+x = U((2, 3, 2))
+grad("reshape", [x], {"shape": [3, -1]}, x.reshape(3, -1), {0: "transposed"})
+x = U((2, 3, 4))
+grad("transpose", [x], {"perm": [2, 0, 1]}, np.transpose(x, (2, 0, 1)))
+x = U((2, 3))
+grad("expand_dims", [x], {"axis": 1}, np.expand_dims(x, 1), {0: "strided"})
+x = U((1, 3, 1, 2))
+grad("squeeze", [x], {}, np.squeeze(x))
+x = U((2, 1))
+grad("broadcast_to", [x], {"shape": [4, 2, 3]}, np.broadcast_to(x, (4, 2, 3)))
+x = U((5, 4))
+grad("slice", [x], {"begin": [3, 1], "end": [0, 4], "step": [-1, 2]}, x[3:0:-1, 1:4:2], {0: "transposed"})
+x = U((3, 4))
+grad("slice", [x], {"begin": [1, 0], "end": [2, 4], "shrink_axes": [0]}, x[1, 0:4])
+g = U((2, 2))
+sg = np.zeros((5, 4))
+sg[1:5:2, 0:4:3] = g
+grad("slice_grad", [g], {"shape": [5, 4], "begin": [1, 0], "end": [5, 4], "step": [2, 3]}, sg)
+a, b, c = U((2, 3)), U((2, 1)), U((2, 2))
+grad("concat", [a, b, c], {"axis": 1}, np.concatenate([a, b, c], 1), {0: "transposed"})
+a, b = U((2, 3)), U((2, 3))
+grad("stack", [a, b], {"axis": -1}, np.stack([a, b], -1), {1: "strided"})
+x = U((2, 4))
+grad("split", [x], {"sizes": [1, -1], "axis": 1}, np.split(x, [1], 1), {0: "transposed"})
+x = U((2, 2))
+grad("tile", [x], {"multiples": [2, 3]}, np.tile(x, (2, 3)))
+x = U((2, 3))
+grad("pad", [x], {"paddings": [1, 0, 2, 1], "value": 3.0}, np.pad(x, ((1, 0), (2, 1)), constant_values=3.0),
+     {0: "transposed"})
+x, idx = U((3, 4)), np.array([[3, 1], [1, 0]], np.int64)
+grad("gather", [x, idx], {"axis": 1}, np.take(x, idx, 1), {0: "transposed"})
+upd, idx = U((3, 2)), np.array([2, 0, 2], np.int64)
+out = np.zeros((4, 2))
+np.add.at(out, idx, upd)
+grad("scatter_add", [upd, idx], {"axis": 0, "dim_size": 4}, out)
 
 # ---- op-independent dispatcher errors ----
 add("add", [values((2,), "float32")], error="InvalidArgument", message="expects 2 inputs")
