@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <mutex>
 
 #include "loom/error.hpp"
 #include "loom/nn/initializers.hpp"
@@ -36,6 +37,7 @@ class ConfigReader {
   int64_t integer(const char* name, int64_t fallback) const { return config_.get_int(name, fallback, ctx()); }
   int64_t required_integer(const char* name) const { return config_.get_int(name, ctx()); }
   std::vector<int64_t> required_ints(const char* name) const { return config_.get_ints(name, ctx()); }
+  std::vector<double> floats(const char* name) const { return config_.get_floats(name, ctx()); }
   double real(const char* name, double fallback) const { return config_.get_float(name, fallback, ctx()); }
   bool flag(const char* name, bool fallback) const { return config_.get_bool(name, fallback, ctx()); }
   std::string text(const char* name, const std::string& fallback) const {
@@ -155,26 +157,85 @@ const std::map<std::string, LayerType>& layer_types() {
        {{"axis", "name"},
         [](const ConfigReader& r) { return std::make_shared<Concatenate>(r.integer("axis", -1), r.text("name", "")); }}},
       {"Add", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Add>(r.text("name", "")); }}},
+      {"Subtract", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Subtract>(r.text("name", "")); }}},
+      {"Multiply", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Multiply>(r.text("name", "")); }}},
+      {"Average", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Average>(r.text("name", "")); }}},
+      {"Maximum", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Maximum>(r.text("name", "")); }}},
+      {"Minimum", {{"name"}, [](const ConfigReader& r) { return std::make_shared<Minimum>(r.text("name", "")); }}},
   };
   return types;
 }
 
+// The learning-rate schedule an optimizer config names ("schedule"), or none.
+SchedulePtr schedule_from_config(const ConfigReader& r) {
+  if (!r.has("schedule")) return nullptr;
+  const std::string kind = r.text("schedule", "");
+  if (kind == "exponential_decay") {
+    return ExponentialDecay(r.real("learning_rate", 0.01), r.required_integer("decay_steps"), r.real("decay_rate", 0.96),
+                            r.flag("staircase", false));
+  }
+  if (kind == "cosine_decay") return CosineDecay(r.real("learning_rate", 0.01), r.required_integer("decay_steps"), r.real("alpha", 0.0));
+  if (kind == "step_decay") return StepDecay(r.required_ints("boundaries"), r.floats("values"));
+  throw InvalidArgument(std::string("[") + r.ctx() + "] unknown schedule '" + kind +
+                        "' (exponential_decay, cosine_decay, step_decay)");
+}
+
+}  // namespace
+
+namespace {
+struct CustomTypes {
+  std::mutex mutex;
+  std::map<std::string, LayerFactory> factories;
+};
+CustomTypes& custom_types() {
+  static CustomTypes types;
+  return types;
+}
 }  // namespace
 
 LayerPtr layer_from_config(const std::string& type, const Attrs& config) {
   const auto& types = layer_types();
   const auto it = types.find(type);
-  if (it == types.end()) {
+  if (it != types.end()) return it->second.make(ConfigReader(config, "layer_from_config(" + type + ")", it->second.arguments));
+  LayerFactory factory;
+  {
+    std::lock_guard<std::mutex> lock(custom_types().mutex);
+    const auto custom = custom_types().factories.find(type);
+    if (custom != custom_types().factories.end()) factory = custom->second;
+  }
+  if (!factory) {
     std::vector<std::string> names;
     for (const auto& [name, unused] : types) names.push_back(name);
-    throw NotFoundError("[layer_from_config] unknown layer type '" + type + "' (" + join(names) + ")");
+    throw NotFoundError("[layer_from_config] unknown layer type '" + type + "' (built-in: " + join(names) +
+                        "; custom types must be registered with register_layer_type)");
   }
-  return it->second.make(ConfigReader(config, "layer_from_config(" + type + ")", it->second.arguments));
+  LayerPtr layer = factory(config);
+  if (!layer) throw InvalidArgument("[layer_from_config] the factory of '" + type + "' returned no layer");
+  return layer;
+}
+
+void register_layer_type(const std::string& type_name, LayerFactory factory) {
+  if (type_name.empty()) throw InvalidArgument("[register_layer_type] the type name is empty");
+  if (!factory) throw InvalidArgument("[register_layer_type] the factory of '" + type_name + "' is empty");
+  if (layer_types().count(type_name) || type_name == "Sequential" || type_name == "Functional" || type_name == "InputLayer") {
+    throw InvalidArgument("[register_layer_type] '" + type_name + "' is a built-in layer type");
+  }
+  std::lock_guard<std::mutex> lock(custom_types().mutex);
+  custom_types().factories[type_name] = std::move(factory);
+}
+
+std::vector<std::string> registered_layer_types() {
+  std::lock_guard<std::mutex> lock(custom_types().mutex);
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : custom_types().factories) names.push_back(name);
+  return names;
 }
 
 OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config) {
   const std::string ctx = "optimizer_from_config(" + name + ")";
-  const std::vector<std::string> common = {"learning_rate", "clipnorm", "clipvalue", "global_clipnorm"};
+  const std::vector<std::string> common = {"learning_rate", "clipnorm",    "clipvalue", "global_clipnorm", "schedule",
+                                           "decay_steps",   "decay_rate",  "staircase", "alpha",
+                                           "boundaries",    "values"};
   auto with = [&](std::vector<std::string> extra) {
     extra.insert(extra.end(), common.begin(), common.end());
     return extra;
@@ -185,6 +246,7 @@ OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config)
     o.clipnorm = r.real("clipnorm", 0.0);
     o.clipvalue = r.real("clipvalue", 0.0);
     o.global_clipnorm = r.real("global_clipnorm", 0.0);
+    o.schedule = schedule_from_config(r);
     return o;
   };
   if (name == "sgd") {

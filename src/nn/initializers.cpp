@@ -11,7 +11,9 @@ namespace {
 
 class FunctionInitializer final : public Initializer {
  public:
-  explicit FunctionInitializer(std::function<Tensor(const Shape&, DType)> fn) : fn_(std::move(fn)) {}
+  explicit FunctionInitializer(std::function<Tensor(const Shape&, DType)> fn, std::string name = "")
+      : fn_(std::move(fn)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
   Tensor operator()(const Shape& shape, DType dtype) const override {
     Tensor t = fn_(shape, dtype);
     if (!t.defined() || t.shape() != shape) {
@@ -23,13 +25,19 @@ class FunctionInitializer final : public Initializer {
 
  private:
   std::function<Tensor(const Shape&, DType)> fn_;
+  std::string name_;
 };
+
+// A built-in initializer, known to get_initializer() by `name` (with its default arguments).
+InitializerPtr named(std::string name, std::function<Tensor(const Shape&, DType)> fn) {
+  return std::make_shared<FunctionInitializer>(std::move(fn), std::move(name));
+}
 
 uint64_t seed_or_next(std::optional<uint64_t> seed) { return seed ? *seed : next_random_seed(); }
 
 // Variance scaling (Keras): stddev or limit from scale / fan.
-InitializerPtr variance_scaling(double scale, bool fan_avg, bool normal, std::optional<uint64_t> seed) {
-  return FromFunction([=](const Shape& shape, DType dtype) {
+InitializerPtr variance_scaling(const char* name, double scale, bool fan_avg, bool normal, std::optional<uint64_t> seed) {
+  return named(name, [=](const Shape& shape, DType dtype) {
     const auto [fan_in, fan_out] = fans(shape);
     const double n = std::max(1.0, fan_avg ? (fan_in + fan_out) / 2.0 : fan_in);
     if (normal) {  // truncated normal, with Keras' correction for the truncation at 2 stddev
@@ -56,8 +64,12 @@ std::pair<double, double> fans(const Shape& shape) {
 InitializerPtr FromFunction(std::function<Tensor(const Shape&, DType)> fn) {
   return std::make_shared<FunctionInitializer>(std::move(fn));
 }
-InitializerPtr Zeros() { return Constant(0.0); }
-InitializerPtr Ones() { return Constant(1.0); }
+InitializerPtr Zeros() {
+  return named("zeros", [](const Shape& shape, DType dtype) { return fill(shape, 0.0, dtype); });
+}
+InitializerPtr Ones() {
+  return named("ones", [](const Shape& shape, DType dtype) { return fill(shape, 1.0, dtype); });
+}
 InitializerPtr Constant(double value) {
   return FromFunction([value](const Shape& shape, DType dtype) { return fill(shape, value, dtype); });
 }
@@ -70,10 +82,10 @@ InitializerPtr RandomUniform(double minval, double maxval, std::optional<uint64_
 InitializerPtr TruncatedNormal(double mean, double stddev, std::optional<uint64_t> seed) {
   return FromFunction([=](const Shape& shape, DType dtype) { return truncated_normal(shape, mean, stddev, dtype, seed_or_next(seed)); });
 }
-InitializerPtr GlorotUniform(std::optional<uint64_t> seed) { return variance_scaling(1.0, true, false, seed); }
-InitializerPtr GlorotNormal(std::optional<uint64_t> seed) { return variance_scaling(1.0, true, true, seed); }
-InitializerPtr HeNormal(std::optional<uint64_t> seed) { return variance_scaling(2.0, false, true, seed); }
-InitializerPtr HeUniform(std::optional<uint64_t> seed) { return variance_scaling(2.0, false, false, seed); }
+InitializerPtr GlorotUniform(std::optional<uint64_t> seed) { return variance_scaling("glorot_uniform", 1.0, true, false, seed); }
+InitializerPtr GlorotNormal(std::optional<uint64_t> seed) { return variance_scaling("glorot_normal", 1.0, true, true, seed); }
+InitializerPtr HeNormal(std::optional<uint64_t> seed) { return variance_scaling("he_normal", 2.0, false, true, seed); }
+InitializerPtr HeUniform(std::optional<uint64_t> seed) { return variance_scaling("he_uniform", 2.0, false, false, seed); }
 
 InitializerPtr get_initializer(const std::string& name) {
   if (name == "zeros") return Zeros();

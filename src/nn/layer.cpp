@@ -78,6 +78,12 @@ Tensor Layer::operator()(const std::vector<Tensor>& xs, bool training) {
   return call(xs, training);
 }
 
+std::vector<Tensor> Layer::call_outputs(const std::vector<Tensor>& inputs, bool list_call, bool training) {
+  if (list_call) return {(*this)(inputs, training)};
+  if (inputs.size() != 1) fail("takes one input, got " + std::to_string(inputs.size()));
+  return {(*this)(inputs[0], training)};
+}
+
 Variable Layer::add_weight(const std::string& name, const Shape& shape, InitializerPtr initializer,
                            RegularizerPtr regularizer, bool trainable, DType dtype) {
   if (!initializer) initializer = GlorotUniform();

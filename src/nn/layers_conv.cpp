@@ -5,6 +5,7 @@
 #include "loom/ops.hpp"
 #include "loom/tape.hpp"
 #include "loom/nn_ops.hpp"
+#include "nn/layer_config.hpp"
 
 namespace loom::nn {
 namespace {
@@ -50,6 +51,18 @@ Tensor Conv2D::call(const Tensor& x, bool) {
   return conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), op_options(options_));
 }
 
+Attrs Conv2D::get_config() const {
+  Attrs config{{"name", name()},
+               {"filters", filters_},
+               {"kernel_size", kernel_size_},
+               {"strides", options_.strides},
+               {"padding", options_.padding},
+               {"dilation_rate", options_.dilation_rate},
+               {"groups", options_.groups}};
+  internal::common_config(config, options_);
+  return config;
+}
+
 Shape Conv2D::compute_output_shape(const Shape& s) {
   return conv2d_output_shape(s, kernel_size_[0], kernel_size_[1], filters_, op_options(options_));
 }
@@ -63,14 +76,21 @@ Shape Pool2D::compute_output_shape(const Shape& s) { return pool2d_output_shape(
 MaxPool2D::MaxPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
     : Pool2D("max_pooling2d", std::move(pool_size), std::move(strides), std::move(padding), std::move(name)) {}
 Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, options_); }
+Attrs MaxPool2D::get_config() const {
+  return Attrs{{"name", name()}, {"pool_size", options_.window}, {"strides", options_.strides}, {"padding", options_.padding.mode}};
+}
 
 AvgPool2D::AvgPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
     : Pool2D("average_pooling2d", std::move(pool_size), std::move(strides), std::move(padding), std::move(name)) {}
 Tensor AvgPool2D::call(const Tensor& x, bool) { return avg_pool2d(x, options_); }
+Attrs AvgPool2D::get_config() const {
+  return Attrs{{"name", name()}, {"pool_size", options_.window}, {"strides", options_.strides}, {"padding", options_.padding.mode}};
+}
 
 GlobalAvgPool2D::GlobalAvgPool2D(std::string name) : Layer("global_average_pooling2d", std::move(name)) {}
 Tensor GlobalAvgPool2D::call(const Tensor& x, bool) { return global_avg_pool2d(x); }
 Shape GlobalAvgPool2D::compute_output_shape(const Shape& s) { return Shape{s[0], s[3]}; }
+Attrs GlobalAvgPool2D::get_config() const { return Attrs{{"name", name()}}; }
 
 BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
     : Layer("batch_normalization", options.name), options_(std::move(options)) {
@@ -97,6 +117,14 @@ Tensor BatchNormalization::call(const Tensor& x, bool training) {
   moving_mean_.assign(moving_mean_ * m + r.batch_mean * (1 - m));
   moving_variance_.assign(moving_variance_ * m + unbiased * (1 - m));
   return r.y;
+}
+
+Attrs BatchNormalization::get_config() const {
+  return Attrs{{"name", name()},
+               {"momentum", options_.momentum},
+               {"epsilon", options_.epsilon},
+               {"center", options_.center},
+               {"scale", options_.scale}};
 }
 
 }  // namespace loom::nn

@@ -27,7 +27,9 @@ Tensor as_pred(const std::string& loss, const Tensor& y_true, const Tensor& y_pr
 
 class FnLoss final : public Loss {
  public:
-  FnLoss(std::string name, std::function<Tensor(const Tensor&, const Tensor&)> fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  FnLoss(std::string name, std::function<Tensor(const Tensor&, const Tensor&)> fn, Attrs config = {})
+      : name_(std::move(name)), fn_(std::move(fn)), config_(std::move(config)) {}
+  Attrs get_config() const override { return config_; }
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override {
     if (!y_true.defined() || !y_pred.defined()) throw InvalidArgument("[" + name_ + "] an input is an empty tensor handle");
     return fn_(y_true, y_pred);
@@ -37,6 +39,7 @@ class FnLoss final : public Loss {
  private:
   std::string name_;
   std::function<Tensor(const Tensor&, const Tensor&)> fn_;
+  Attrs config_;
 };
 
 Tensor clipped_log(const Tensor& p) { return log(clip(p, kEpsilon, 1 - kEpsilon)); }
@@ -68,7 +71,7 @@ LossPtr SparseCategoricalCrossentropy(bool from_logits) {
     labels = reshape(labels, Shape(p.shape().data(), p.shape().size() - 1));
     const Tensor logits = from_logits ? p : clipped_log(p);  // log-probabilities act as logits
     return reduce_mean(sparse_softmax_cross_entropy_with_logits(labels, logits));
-  });
+  }, Attrs{{"from_logits", from_logits}});
 }
 
 LossPtr CategoricalCrossentropy(bool from_logits) {
@@ -78,7 +81,7 @@ LossPtr CategoricalCrossentropy(bool from_logits) {
     // Keras normalises the probabilities first.
     const Tensor probs = p / reduce_sum(p, std::vector<int64_t>{-1}, true);
     return reduce_mean(-reduce_sum(labels * clipped_log(probs), std::vector<int64_t>{-1}));
-  });
+  }, Attrs{{"from_logits", from_logits}});
 }
 
 LossPtr BinaryCrossentropy(bool from_logits) {
@@ -87,7 +90,7 @@ LossPtr BinaryCrossentropy(bool from_logits) {
     if (from_logits) return reduce_mean(sigmoid_cross_entropy_with_logits(z, p));
     const Tensor q = clip(p, kEpsilon, 1 - kEpsilon);
     return reduce_mean(-(z * log(q) + (1.0 - z) * log(1.0 - q)));
-  });
+  }, Attrs{{"from_logits", from_logits}});
 }
 
 LossPtr get_loss(const std::string& name) {

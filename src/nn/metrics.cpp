@@ -22,6 +22,7 @@ class AccuracyMetric final : public Metric {
   double result() const override { return total_ > 0 ? correct_count_ / total_ : 0.0; }
   void reset_state() override { correct_count_ = total_ = 0; }
   std::string name() const override { return name_; }
+  MetricPtr fresh() const override { return std::make_shared<AccuracyMetric>(name_, correct_); }
 
  private:
   std::string name_;
@@ -82,6 +83,7 @@ MetricPtr MeanAbsoluteErrorMetric(std::string name) {
     double result() const override { return mean_.result(); }
     void reset_state() override { mean_.reset_state(); }
     std::string name() const override { return mean_.name(); }
+    MetricPtr fresh() const override { return std::make_shared<MaeMetric>(mean_.name()); }
 
    private:
     Mean mean_;

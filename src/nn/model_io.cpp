@@ -1,5 +1,8 @@
 // Saving and loading weights and full training checkpoints (safetensors), and summary().
+#include <charconv>
 #include <iomanip>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -7,7 +10,9 @@
 #include "loom/error.hpp"
 #include "loom/io.hpp"
 #include "loom/ops.hpp"
+#include "loom/nn/functional.hpp"
 #include "loom/nn/model.hpp"
+#include "nn/model_config.hpp"
 
 namespace loom::nn {
 namespace {
@@ -58,6 +63,16 @@ void assign_weights(const Model& model, const std::map<std::string, Tensor>& val
   }
 }
 
+// A number of a checkpoint's metadata; IOError naming the file for anything else.
+uint64_t metadata_number(const std::string& text, const std::string& key, const std::string& path) {
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw IOError("[load_checkpoint] '" + path + "' has a malformed '" + key + "' entry: '" + text + "'");
+  }
+  return value;
+}
+
 std::map<std::string, Tensor> weight_map(const Model& model) {
   std::map<std::string, Tensor> out;
   for (const auto& [key, v] : model.weight_paths()) out[key] = v;
@@ -81,6 +96,28 @@ void Model::load_weights(const std::string& path, bool strict) {
   assign_weights(*this, load_safetensors(path).tensors, strict, path, "load_weights");
 }
 
+void Model::save(const std::string& path) const {
+  NamedTensors out{weight_map(*this),
+                   {{"format", "loom-model"},
+                    {"format_version", std::to_string(internal::kModelFormatVersion)},
+                    {"model_config", internal::model_config_json(*this)}}};
+  describe(*this, out.metadata);
+  save_safetensors(path, out);
+}
+
+ModelPtr load_model(const std::string& path, bool compile) {
+  const NamedTensors in = load_safetensors(path);
+  const auto format = in.metadata.find("format");
+  const auto config = in.metadata.find("model_config");
+  if (format == in.metadata.end() || format->second != "loom-model" || config == in.metadata.end()) {
+    throw IOError("[load_model] '" + path + "' is not a loom model file (Model::save writes them; weights alone load "
+                  "with load_weights)");
+  }
+  ModelPtr model = internal::model_from_config_json(config->second, compile, path);
+  if (!model->weights().empty() || !in.tensors.empty()) assign_weights(*model, in.tensors, true, path, "load_model");
+  return model;
+}
+
 void Model::save_checkpoint(const std::string& path, int epoch) const {
   NamedTensors out;
   for (const auto& [name, t] : weight_map(*this)) out.tensors[kModelPrefix + name] = t;
@@ -96,7 +133,8 @@ void Model::save_checkpoint(const std::string& path, int epoch) const {
   }
   const auto [seed, counter] = random_state();
   out.metadata = {{"format", "loom-checkpoint"}, {"version", "1"}, {"epoch", std::to_string(epoch)},
-                  {"rng_seed", std::to_string(seed)}, {"rng_counter", std::to_string(counter)}};
+                  {"rng_seed", std::to_string(seed)}, {"rng_counter", std::to_string(counter)},
+                  {"fit_seed", std::to_string(fit_seed_)}};
   describe(*this, out.metadata);
   const auto layers = const_cast<Model*>(this)->all_layers();
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -130,7 +168,10 @@ int Model::load_checkpoint(const std::string& path) {
     }
     optimizer_->set_state(by_name, trainable_weights());
   }
-  set_random_state({std::stoull(meta("rng_seed")), std::stoull(meta("rng_counter"))});
+  set_random_state({metadata_number(meta("rng_seed"), "rng_seed", path), metadata_number(meta("rng_counter"), "rng_counter", path)});
+  if (const auto fit_seed = in.metadata.find("fit_seed"); fit_seed != in.metadata.end()) {
+    resumed_fit_seed_ = metadata_number(fit_seed->second, "fit_seed", path);
+  }
   const auto layers = all_layers();
   for (size_t i = 0; i < layers.size(); ++i) {
     Layer* l = layers[i];
@@ -141,27 +182,84 @@ int Model::load_checkpoint(const std::string& path) {
     }
     if (!state.empty()) l->set_extra_state(state);
   }
-  return std::stoi(meta("epoch")) + 1;
+  const uint64_t epoch = metadata_number(meta("epoch"), "epoch", path);
+  if (epoch > 1000000000) throw IOError("[load_checkpoint] '" + path + "' has an implausible epoch " + std::to_string(epoch));
+  return static_cast<int>(epoch) + 1;
 }
 
+namespace {
+
+std::string shape_text(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + (i == 0 && s[i] < 0 ? std::string("None") : std::to_string(s[i]));
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+// Each layer's output shape and the layers it is called on, from the graph of a functional
+// model or the chain of a Sequential one.
+struct SummaryRow {
+  std::string shape = "(not built)";
+  std::string inbound;
+};
+
+std::map<const Layer*, SummaryRow> summary_rows(Model& model) {
+  std::map<const Layer*, SummaryRow> rows;
+  if (auto* f = dynamic_cast<Functional*>(&model)) {
+    for (const auto& node : f->nodes()) {
+      SummaryRow& row = rows[node->layer.get()];
+      std::string shapes, inbound;
+      for (const Shape& s : node->shapes) shapes += (shapes.empty() ? "" : ", ") + shape_text(s);
+      for (const SymbolicTensor& in : node->inputs) inbound += (inbound.empty() ? "" : ", ") + in.name();
+      if (row.inbound.empty() && row.shape == "(not built)") {
+        row.shape = shapes;
+        row.inbound = inbound;
+      } else {
+        row.inbound += (row.inbound.empty() ? "" : "; ") + inbound;  // a shared layer, called again
+      }
+    }
+    return rows;
+  }
+  std::optional<Shape> shape;
+  if (auto* seq = dynamic_cast<Sequential*>(&model)) {
+    if (const auto declared = seq->declared_input_shape()) {
+      shape = Shape{-1};
+      for (int64_t d : *declared) shape->push_back(d);
+    }
+  }
+  for (const LayerPtr& l : model.layers()) {
+    if (!shape && l->built() && !l->input_shape().empty()) shape = l->input_shape();
+    if (shape && l->built()) {
+      try {
+        shape = l->compute_output_shape(*shape);
+        rows[l.get()].shape = shape_text(*shape);
+      } catch (const Error&) {
+        shape.reset();
+      }
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
 std::string Model::summary() {
+  const auto rows = summary_rows(*this);
+  const bool graph = dynamic_cast<Functional*>(this) != nullptr;
   std::ostringstream out;
   out << "Model: \"" << name() << "\"\n";
-  out << std::left << std::setw(36) << "Layer (type)" << std::setw(20) << "Output Shape" << "Param #\n";
+  out << std::left << std::setw(40) << "Layer (type)" << std::setw(24) << "Output Shape" << std::setw(12) << "Param #"
+      << (graph ? "Connected to" : "") << "\n";
   int64_t total = 0, trainable = 0;
-  for (const LayerPtr& l : sublayers()) {
+  for (const LayerPtr& l : layers()) {
     int64_t params = 0;
     for (const Variable& v : l->weights()) params += v.numel();
     total += params;
     for (const Variable& v : l->trainable_weights()) trainable += v.numel();
-    std::string shape = "(not built)";
-    if (l->built() && !l->input_shape().empty()) {
-      Shape s = l->compute_output_shape(l->input_shape());
-      shape = "(None";
-      for (size_t i = 1; i < s.size(); ++i) shape += ", " + std::to_string(s[i]);
-      shape += ")";
-    }
-    out << std::setw(36) << l->name() << std::setw(20) << shape << params << "\n";
+    const std::string type = l->type_name().empty() ? "Layer" : l->type_name();
+    const auto it = rows.find(l.get());
+    const SummaryRow row = it == rows.end() ? SummaryRow{} : it->second;
+    out << std::setw(40) << (l->name() + " (" + type + ")") << std::setw(24) << row.shape << std::setw(12) << params
+        << (graph ? row.inbound : "") << "\n";
   }
   out << "Total params: " << total << "\nTrainable params: " << trainable
       << "\nNon-trainable params: " << total - trainable << "\n";

@@ -16,6 +16,10 @@ class Exponential final : public LearningRateSchedule {
       : initial_(initial), steps_(steps), rate_(rate), staircase_(staircase) {
     if (steps <= 0) throw InvalidArgument("[ExponentialDecay] decay_steps must be positive");
   }
+  Attrs get_config() const override {
+    return Attrs{{"schedule", std::string("exponential_decay")}, {"learning_rate", initial_}, {"decay_steps", steps_},
+                 {"decay_rate", rate_}, {"staircase", staircase_}};
+  }
   double operator()(int64_t step) const override {
     double p = static_cast<double>(step) / static_cast<double>(steps_);
     if (staircase_) p = std::floor(p);
@@ -33,6 +37,10 @@ class Cosine final : public LearningRateSchedule {
  public:
   Cosine(double initial, int64_t steps, double alpha) : initial_(initial), steps_(steps), alpha_(alpha) {
     if (steps <= 0) throw InvalidArgument("[CosineDecay] decay_steps must be positive");
+  }
+  Attrs get_config() const override {
+    return Attrs{{"schedule", std::string("cosine_decay")}, {"learning_rate", initial_}, {"decay_steps", steps_},
+                 {"alpha", alpha_}};
   }
   double operator()(int64_t step) const override {
     const double p = std::min<double>(static_cast<double>(step), static_cast<double>(steps_)) / static_cast<double>(steps_);
@@ -54,6 +62,9 @@ class Steps final : public LearningRateSchedule {
                             " values for " + std::to_string(boundaries_.size()) + " boundaries");
     }
   }
+  Attrs get_config() const override {
+    return Attrs{{"schedule", std::string("step_decay")}, {"boundaries", boundaries_}, {"values", values_}};
+  }
   double operator()(int64_t step) const override {
     size_t i = 0;
     while (i < boundaries_.size() && step >= boundaries_[i]) ++i;
@@ -71,6 +82,12 @@ class SGDOptimizer final : public Optimizer {
     if (momentum < 0 || momentum > 1) throw InvalidArgument("[SGD] momentum must be in [0, 1]");
   }
   std::string name() const override { return "SGD"; }
+  Attrs get_config() const override {
+    Attrs c = Optimizer::get_config();
+    c.set("momentum", momentum_);
+    c.set("nesterov", nesterov_);
+    return c;
+  }
 
  protected:
   // Keras: v = momentum * v - lr * g; w += v (nesterov: w += momentum * v - lr * g).
@@ -95,6 +112,14 @@ class AdamOptimizer final : public Optimizer {
   AdamOptimizer(double b1, double b2, double eps, double wd, OptimizerOptions o)
       : Optimizer(o), b1_(b1), b2_(b2), eps_(eps), weight_decay_(wd) {}
   std::string name() const override { return weight_decay_ > 0 ? "AdamW" : "Adam"; }
+  Attrs get_config() const override {
+    Attrs c = Optimizer::get_config();
+    c.set("beta_1", b1_);
+    c.set("beta_2", b2_);
+    c.set("epsilon", eps_);
+    if (weight_decay_ > 0) c.set("weight_decay", weight_decay_);
+    return c;
+  }
 
  protected:
   // Keras: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
@@ -121,6 +146,14 @@ class RMSpropOptimizer final : public Optimizer {
   RMSpropOptimizer(double rho, double momentum, double eps, bool centered, OptimizerOptions o)
       : Optimizer(o), rho_(rho), momentum_(momentum), eps_(eps), centered_(centered) {}
   std::string name() const override { return "RMSprop"; }
+  Attrs get_config() const override {
+    Attrs c = Optimizer::get_config();
+    c.set("rho", rho_);
+    c.set("momentum", momentum_);
+    c.set("epsilon", eps_);
+    c.set("centered", centered_);
+    return c;
+  }
 
  protected:
   // Keras: ms = rho ms + (1 - rho) g^2; denom = ms (- mg^2 when centered);
@@ -176,6 +209,24 @@ Optimizer::Optimizer(OptimizerOptions options) : options_(std::move(options)) {
   }
 }
 Optimizer::~Optimizer() = default;
+
+Attrs Optimizer::get_config() const {
+  Attrs c = options_.schedule ? options_.schedule->get_config() : Attrs{};
+  if (c.empty()) c.set("learning_rate", current_learning_rate());  // a custom schedule: its current rate
+  if (options_.clipnorm > 0) c.set("clipnorm", options_.clipnorm);
+  if (options_.clipvalue > 0) c.set("clipvalue", options_.clipvalue);
+  if (options_.global_clipnorm > 0) c.set("global_clipnorm", options_.global_clipnorm);
+  return c;
+}
+
+void Optimizer::set_learning_rate(double learning_rate) {
+  if (!(learning_rate > 0)) {
+    throw InvalidArgument("[" + name() + ".set_learning_rate] the learning rate must be positive, got " +
+                          std::to_string(learning_rate));
+  }
+  options_.learning_rate = learning_rate;
+  options_.schedule = nullptr;
+}
 
 double Optimizer::current_learning_rate() const {
   return options_.schedule ? (*options_.schedule)(iterations_) : options_.learning_rate;

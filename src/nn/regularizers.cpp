@@ -17,6 +17,7 @@ class L1L2Regularizer final : public Regularizer {
     }
     return penalty.defined() ? penalty : reduce_sum(w) * 0.0;
   }
+  Attrs get_config() const override { return Attrs{{"l1", l1_}, {"l2", l2_}}; }
 
  private:
   double l1_, l2_;

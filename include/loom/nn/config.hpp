@@ -2,7 +2,9 @@
 // Layers, optimizers and losses built from a type name and named arguments (Keras argument
 // names), as keras.layers.deserialize does. The C ABI and configuration-driven programs use
 // these; an argument the type does not take is an error that lists the ones it does.
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "loom/attrs.hpp"
 #include "loom/export.hpp"
@@ -17,6 +19,17 @@ namespace loom::nn {
 /// GlobalAvgPool2D, Flatten, Reshape, Dropout, Activation, BatchNormalization, Concatenate, Add.
 /// NotFoundError for an unknown type; InvalidArgument for an argument the type does not take.
 LOOM_API LayerPtr layer_from_config(const std::string& type, const Attrs& config);
+
+/// Makes a layer of a registered custom type from its config (what its get_config() returned).
+using LayerFactory = std::function<LayerPtr(const Attrs& config)>;
+/// Registers a custom layer (or subclassed model) type under `type_name`, so that
+/// layer_from_config() and load_model() can build it; its class should return the same name
+/// from type_name() and its arguments from get_config(). A later registration of the name
+/// replaces the earlier one; InvalidArgument for an empty name, a built-in type's name or an
+/// empty factory.
+LOOM_API void register_layer_type(const std::string& type_name, LayerFactory factory);
+/// The registered custom type names, sorted.
+LOOM_API std::vector<std::string> registered_layer_types();
 /// An optimizer by name (sgd, adam, adamw, rmsprop) with Keras-named arguments; NotFoundError
 /// for an unknown name, InvalidArgument for an argument it does not take.
 LOOM_API OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config);

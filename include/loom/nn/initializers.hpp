@@ -17,6 +17,8 @@ class LOOM_API Initializer {
   virtual ~Initializer();
   /// Initial values of `shape` and `dtype`.
   virtual Tensor operator()(const Shape& shape, DType dtype) const = 0;
+  /// The Keras name get_initializer() knows it by ("glorot_uniform", ...); empty for others.
+  virtual std::string name() const { return ""; }
 };
 /// Initializers are shared, immutable objects.
 using InitializerPtr = std::shared_ptr<const Initializer>;

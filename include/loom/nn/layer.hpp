@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "loom/attrs.hpp"
 #include "loom/export.hpp"
 #include "loom/nn/initializers.hpp"
 #include "loom/nn/regularizers.hpp"
@@ -20,6 +21,7 @@ namespace loom::nn {
 class Layer;
 /// Layers are shared: models, containers and the C ABI hold them by shared pointer.
 using LayerPtr = std::shared_ptr<Layer>;
+class SymbolicTensor;
 
 /// Base of every layer (Keras' keras.layers.Layer).
 ///
@@ -40,6 +42,16 @@ class LOOM_API Layer : public std::enable_shared_from_this<Layer> {
   Tensor operator()(const Tensor& x, bool training = false);
   /// Same as above, for multi-input layers (Concatenate, Add).
   Tensor operator()(const std::vector<Tensor>& xs, bool training = false);
+  /// Calls the layer on a symbolic tensor of a functional model (see Input()): builds it,
+  /// records the call and returns its symbolic output. Shape errors name the layer and the input
+  /// shapes here, when the graph is built.
+  SymbolicTensor operator()(const SymbolicTensor& x);
+  /// Same as above, for multi-input layers (merge layers, nested models with several inputs).
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& xs);
+  /// All outputs of a call on `inputs` (one tensor for most layers; one per output for a
+  /// functional model with several). `list_call`: the inputs go to call() as a list, as for
+  /// multi-input layers, rather than as one tensor.
+  virtual std::vector<Tensor> call_outputs(const std::vector<Tensor>& inputs, bool list_call, bool training);
 
   /// Creates the weights for this input shape (the batch axis included). Called once; the
   /// default creates none.
@@ -66,6 +78,12 @@ class LOOM_API Layer : public std::enable_shared_from_this<Layer> {
 
   /// The layer's unique name.
   const std::string& name() const { return name_; }
+  /// The type name that layer_from_config() rebuilds it from ("Dense", "Conv2D", ..., or the
+  /// name a custom layer type was registered under); empty for a layer without one.
+  virtual std::string type_name() const { return ""; }
+  /// The arguments that layer_from_config(type_name(), get_config()) rebuilds it from (Keras'
+  /// get_config()); the name is included. Empty for a layer without a type name.
+  virtual Attrs get_config() const { return {}; }
   /// Whether its weights are trained (a frozen layer freezes its sublayers too).
   bool trainable() const { return trainable_; }
   /// Freezes (false) or unfreezes the layer.

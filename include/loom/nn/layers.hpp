@@ -34,6 +34,8 @@ class LOOM_API Dense : public Layer {
   Tensor call(const Tensor& x, bool training) override;
   /// The input shape with the last axis replaced by units.
   Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "Dense"; }
+  Attrs get_config() const override;
   /// The kernel weight (empty handle before build).
   const Variable& kernel() const { return kernel_; }
   /// The bias weight (empty handle before build or without use_bias).
@@ -57,6 +59,8 @@ class LOOM_API Flatten : public Layer {
   explicit Flatten(std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "Flatten"; }
+  Attrs get_config() const override;
 };
 
 /// Reshapes every example, keeping the batch axis (Keras' Reshape).
@@ -66,6 +70,8 @@ class LOOM_API Reshape : public Layer {
   explicit Reshape(Shape target_shape, std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "Reshape"; }
+  Attrs get_config() const override;
 
  private:
   Shape target_;
@@ -83,6 +89,8 @@ class LOOM_API Dropout : public Layer {
   std::map<std::string, std::string> extra_state() const override;
   /// Restores the call counter.
   void set_extra_state(const std::map<std::string, std::string>& state) override;
+  std::string type_name() const override { return "Dropout"; }
+  Attrs get_config() const override;
 
  private:
   double rate_;
@@ -96,6 +104,8 @@ class LOOM_API Activation : public Layer {
   /// InvalidArgument for an unknown activation name.
   explicit Activation(std::string activation, std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
+  std::string type_name() const override { return "Activation"; }
+  Attrs get_config() const override;
 
  private:
   std::string activation_;
@@ -129,6 +139,8 @@ class LOOM_API Conv2D : public Layer {
   Tensor call(const Tensor& x, bool training) override;
   /// (N, H_out, W_out, filters) from the window geometry.
   Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "Conv2D"; }
+  Attrs get_config() const override;
   /// The kernel weight (empty handle before build).
   const Variable& kernel() const { return kernel_; }
   /// The bias weight (empty handle before build or without use_bias).
@@ -163,6 +175,8 @@ class LOOM_API MaxPool2D : public Pool2D {
   explicit MaxPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
                      std::string padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
+  std::string type_name() const override { return "MaxPool2D"; }
+  Attrs get_config() const override;
 };
 
 /// Mean over 2-D windows of NHWC inputs (Keras' AveragePooling2D; see loom::avg_pool2d).
@@ -172,6 +186,8 @@ class LOOM_API AvgPool2D : public Pool2D {
   explicit AvgPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
                      std::string padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
+  std::string type_name() const override { return "AvgPool2D"; }
+  Attrs get_config() const override;
 };
 
 /// Mean over height and width: (N, H, W, C) to (N, C) (Keras' GlobalAveragePooling2D).
@@ -181,6 +197,8 @@ class LOOM_API GlobalAvgPool2D : public Layer {
   explicit GlobalAvgPool2D(std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "GlobalAvgPool2D"; }
+  Attrs get_config() const override;
 };
 
 /// Options of BatchNormalization (Keras' arguments).
@@ -205,6 +223,8 @@ class LOOM_API BatchNormalization : public Layer {
   /// Normalises with the batch statistics (and updates the moving ones) when training, else
   /// with the moving statistics.
   Tensor call(const Tensor& x, bool training) override;
+  std::string type_name() const override { return "BatchNormalization"; }
+  Attrs get_config() const override;
   /// The scale per channel (ones at first).
   const Variable& gamma() const { return gamma_; }
   /// The offset per channel (zeros at first).
@@ -224,20 +244,100 @@ class LOOM_API Concatenate : public Layer {
  public:
   /// Joins along `axis` (negative counts from the end).
   explicit Concatenate(int64_t axis = -1, std::string name = "");
+  /// Checks that the inputs agree on every axis but `axis` (ShapeError naming the shapes).
+  void build(const std::vector<Shape>& input_shapes) override;
   /// The inputs joined; InvalidArgument for no inputs.
   Tensor call(const std::vector<Tensor>& xs, bool training) override;
+  std::string type_name() const override { return "Concatenate"; }
+  Attrs get_config() const override;
 
  private:
   int64_t axis_;
 };
 
-/// Sums its inputs elementwise, with broadcasting (a multi-input layer).
-class LOOM_API Add : public Layer {
+/// What the elementwise merge layers share (Keras' _Merge): inputs of one shape (checked
+/// when the layer is built), combined elementwise.
+class LOOM_API Merge : public Layer {
+ public:
+  /// Checks that every input has the same shape (ShapeError naming the layer and the shapes).
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& xs, bool training) override;
+  Attrs get_config() const override;
+
+ protected:
+  /// A merge layer of `kind` needing at least `min_inputs` inputs (at most `max_inputs`; -1: any).
+  Merge(std::string kind, std::string name, int min_inputs = 2, int max_inputs = -1);
+  /// The result for the inputs (all of one shape).
+  virtual Tensor merge(const std::vector<Tensor>& xs) const = 0;
+
+ private:
+  int min_inputs_, max_inputs_;
+};
+
+/// The sum of its inputs (Keras' Add): `x + f(x)` in a residual block.
+class LOOM_API Add : public Merge {
  public:
   /// An Add layer; `name` empty: a unique name.
   explicit Add(std::string name = "");
-  /// The sum of the inputs; InvalidArgument for no inputs.
-  Tensor call(const std::vector<Tensor>& xs, bool training) override;
+  std::string type_name() const override { return "Add"; }
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& xs) const override;
+};
+
+/// The first input minus the second (Keras' Subtract; exactly two inputs).
+class LOOM_API Subtract : public Merge {
+ public:
+  /// A Subtract layer; `name` empty: a unique name.
+  explicit Subtract(std::string name = "");
+  std::string type_name() const override { return "Subtract"; }
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& xs) const override;
+};
+
+/// The elementwise product of its inputs (Keras' Multiply).
+class LOOM_API Multiply : public Merge {
+ public:
+  /// A Multiply layer; `name` empty: a unique name.
+  explicit Multiply(std::string name = "");
+  std::string type_name() const override { return "Multiply"; }
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& xs) const override;
+};
+
+/// The elementwise mean of its inputs (Keras' Average).
+class LOOM_API Average : public Merge {
+ public:
+  /// An Average layer; `name` empty: a unique name.
+  explicit Average(std::string name = "");
+  std::string type_name() const override { return "Average"; }
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& xs) const override;
+};
+
+/// The elementwise maximum of its inputs (Keras' Maximum).
+class LOOM_API Maximum : public Merge {
+ public:
+  /// A Maximum layer; `name` empty: a unique name.
+  explicit Maximum(std::string name = "");
+  std::string type_name() const override { return "Maximum"; }
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& xs) const override;
+};
+
+/// The elementwise minimum of its inputs (Keras' Minimum).
+class LOOM_API Minimum : public Merge {
+ public:
+  /// A Minimum layer; `name` empty: a unique name.
+  explicit Minimum(std::string name = "");
+  std::string type_name() const override { return "Minimum"; }
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& xs) const override;
 };
 
 }  // namespace loom::nn

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "loom/attrs.hpp"
 #include "loom/export.hpp"
 #include "loom/tensor.hpp"
 
@@ -17,6 +18,9 @@ class LOOM_API Loss {
   virtual Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const = 0;
   /// The Keras name: "mean_squared_error", "sparse_categorical_crossentropy", ...
   virtual std::string name() const = 0;
+  /// The arguments loss_from_config(name(), ...) rebuilds it from ("from_logits" for the
+  /// cross-entropies).
+  virtual Attrs get_config() const { return {}; }
 };
 /// Losses are shared, immutable objects.
 using LossPtr = std::shared_ptr<const Loss>;

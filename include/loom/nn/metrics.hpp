@@ -20,6 +20,9 @@ class LOOM_API Metric {
   virtual void reset_state() = 0;
   /// The name used as the key in the logs ("accuracy", "mae", ...).
   virtual std::string name() const = 0;
+  /// A new metric of the same kind and name with no state, for each further output of a model
+  /// with several; null (the default) when the metric cannot be copied.
+  virtual std::shared_ptr<Metric> fresh() const { return nullptr; }
 };
 /// Metrics are shared by pointer (a Model holds its metrics).
 using MetricPtr = std::shared_ptr<Metric>;
@@ -39,6 +42,8 @@ class LOOM_API Mean : public Metric {
   void reset_state() override { total_ = count_ = 0; }
   /// The name given at construction.
   std::string name() const override { return name_; }
+  /// A new Mean of the same name.
+  std::shared_ptr<Metric> fresh() const override { return std::make_shared<Mean>(name_); }
 
  private:
   std::string name_;

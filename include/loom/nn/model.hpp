@@ -72,6 +72,28 @@ class LOOM_API Model : public Layer {
   /// weight is left as it was.
   double train_step(const Tensor& x, const Tensor& y);
 
+  /// fit() for models with several inputs or outputs: `x` holds one tensor per input, `y` one
+  /// per output. The loss is the compiled loss summed over the outputs; with several outputs
+  /// the logs also hold "<output>_loss" and "<output>_<metric>" for each output (outputs named
+  /// after their layers).
+  History fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const FitOptions& options = {});
+  /// evaluate() for models with several inputs or outputs.
+  Logs evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y, int64_t batch_size = 32, int verbose = 0);
+  /// All outputs for inputs `x` (one tensor per model input) in inference mode, in batches.
+  std::vector<Tensor> predict_all(const std::vector<Tensor>& x, int64_t batch_size = 32);
+  /// train_step() for models with several inputs or outputs.
+  double train_step(const std::vector<Tensor>& x, const std::vector<Tensor>& y);
+
+  /// The model's layers (Sequential: in order; Functional: in execution order, inputs first;
+  /// subclassed models: the tracked sublayers).
+  virtual std::vector<LayerPtr> layers() const { return sublayers(); }
+  /// The layer at `index` of layers(); InvalidArgument when out of range.
+  LayerPtr get_layer(size_t index) const;
+  /// The layer named `name` among layers(); NotFoundError when there is none.
+  LayerPtr get_layer(const std::string& name) const;
+  /// The names of the outputs in the logs of fit() and evaluate() (one per output).
+  virtual std::vector<std::string> output_names() const { return {name()}; }
+
   /// Weights in safetensors, by weight path (Layer::weight_paths); saving is atomic.
   void save_weights(const std::string& path) const;
   /// Loads weights saved by save_weights. Strict loading reports missing, unexpected and
@@ -79,6 +101,12 @@ class LOOM_API Model : public Layer {
   /// are always errors) as an InvalidArgument, and assigns nothing then. A file that cannot be
   /// read is an IOError.
   void load_weights(const std::string& path, bool strict = true);
+  /// The whole model in one file (Keras' model.save): its architecture (every layer's type and
+  /// config, the graph of a functional model), its compile settings and its weights, as
+  /// safetensors with the config in the metadata (so other tools still read the weights).
+  /// load_model() rebuilds it without the code that built it; custom layer types must be
+  /// registered (register_layer_type). Atomic; InvalidArgument for a layer without a type name.
+  void save(const std::string& path) const;
   /// Full training state: weights, optimizer slots and step, epoch, RNG state, layers' extra
   /// state; saved atomically.
   void save_checkpoint(const std::string& path, int epoch) const;
@@ -90,12 +118,15 @@ class LOOM_API Model : public Layer {
   OptimizerPtr optimizer() const { return optimizer_; }
   /// The compiled loss (null before compile()).
   LossPtr loss() const { return loss_; }
-  /// The compiled metrics.
+  /// The compiled metrics (for the first output; see fit() for models with several).
   const std::vector<MetricPtr>& metrics() const { return metrics_; }
+  /// The names of the values evaluate() and each fit() epoch log: "loss", then per output
+  /// losses and metrics (see fit()). Needs compile().
+  std::vector<std::string> metrics_names() const;
   /// Set by callbacks to end fit() after the current epoch.
   bool stop_training = false;
-  /// One line per layer with its output shape and parameter count (needs a built model), then
-  /// the parameter totals.
+  /// One line per layer with its type, output shape, parameter count and (for functional
+  /// models) the layers it is called on, then the parameter totals.
   std::string summary();
 
  protected:
@@ -106,9 +137,25 @@ class LOOM_API Model : public Layer {
   OptimizerPtr optimizer_;
   LossPtr loss_;
   std::vector<MetricPtr> metrics_;
+  std::vector<std::vector<MetricPtr>> output_metrics_;  // one set per output (the first is metrics_)
+  // The shuffling seed of the current (or last) fit, kept in checkpoints so that a resumed fit
+  // (initial_epoch > 0, no explicit seed) shuffles as the interrupted one would have.
+  uint64_t fit_seed_ = 0;
+  std::optional<uint64_t> resumed_fit_seed_;
+  struct StepResult;
+  StepResult step(const std::vector<Tensor>& x, const std::vector<Tensor>& y);
+  void prepare_output_metrics(size_t outputs);
+  Logs run_epoch(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const FitOptions& o, int epoch,
+                 uint64_t seed, void* progress_bar);
 };
 /// Models are shared by pointer.
 using ModelPtr = std::shared_ptr<Model>;
+
+/// The model a file of Model::save() holds, built, with its weights, compiled as it was saved
+/// unless `compile` is false. IOError for a file that is no loom model or comes from a newer
+/// loom; NotFoundError for an unregistered custom layer type. Loading runs no code but loom's
+/// built-in layers and the registered types.
+LOOM_API ModelPtr load_model(const std::string& path, bool compile = true);
 
 /// A model that chains layers, each feeding the next (Keras' Sequential).
 class LOOM_API Sequential : public Model {
@@ -120,16 +167,15 @@ class LOOM_API Sequential : public Model {
   Sequential(std::vector<LayerPtr> layers, const Shape& input_shape, std::string name = "");
   /// Appends a layer (InvalidArgument for null).
   void add(LayerPtr layer);
-  /// The layers in order.
-  const std::vector<LayerPtr>& layers() const { return sublayers(); }
-  /// The layer at `index`; InvalidArgument when out of range.
-  LayerPtr get_layer(size_t index) const;
-  /// The layer named `name`; NotFoundError when there is none.
-  LayerPtr get_layer(const std::string& name) const;
   /// Runs the layers in order; InvalidArgument for a model without layers.
   Tensor call(const Tensor& x, bool training) override;
   /// The output shape after every layer's compute_output_shape.
   Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "Sequential"; }
+  /// The name and the declared input shape ("input_shape", when given).
+  Attrs get_config() const override;
+  /// The input shape given at construction (without the batch axis), if any.
+  std::optional<Shape> declared_input_shape() const;
 
  private:
   std::optional<Shape> declared_input_;  // (-1, ...) when given at construction

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "loom/attrs.hpp"
 #include "loom/export.hpp"
 #include "loom/tensor.hpp"
 #include "loom/variable.hpp"
@@ -19,6 +20,9 @@ class LOOM_API LearningRateSchedule {
   virtual ~LearningRateSchedule();
   /// The learning rate at step `step` (0 for the first update).
   virtual double operator()(int64_t step) const = 0;
+  /// Its arguments for optimizer_from_config ("schedule" names the kind: "exponential_decay",
+  /// "cosine_decay", "step_decay"); empty for schedules other than the built-in ones.
+  virtual Attrs get_config() const { return {}; }
 };
 /// Schedules are shared, immutable objects.
 using SchedulePtr = std::shared_ptr<const LearningRateSchedule>;
@@ -59,6 +63,12 @@ class LOOM_API Optimizer {
   double current_learning_rate() const;
   /// "SGD", "Adam", "AdamW" or "RMSprop" for the built-in ones.
   virtual std::string name() const = 0;
+  /// The arguments optimizer_from_config() rebuilds it from (learning_rate or the schedule's
+  /// arguments, clipping, and the optimizer's own), as model files store them.
+  virtual Attrs get_config() const;
+  /// Sets a constant learning rate from the next update on, replacing any schedule (Keras:
+  /// `optimizer.learning_rate = value`, as callbacks do); InvalidArgument unless positive.
+  void set_learning_rate(double learning_rate);
 
   /// Slot variables (momentum, moments) by `variable_name/slot`, and the step count
   /// ("iterations"), for checkpoints. InvalidArgument when two variables share a name.

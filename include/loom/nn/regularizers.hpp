@@ -2,6 +2,7 @@
 // Weight penalties added to the training loss (Keras regularizers).
 #include <memory>
 
+#include "loom/attrs.hpp"
 #include "loom/export.hpp"
 #include "loom/tensor.hpp"
 
@@ -13,6 +14,8 @@ class LOOM_API Regularizer {
   virtual ~Regularizer();
   /// The penalty of `weight` at its current values, a 0-d tensor.
   virtual Tensor operator()(const Tensor& weight) const = 0;
+  /// Its "l1" and "l2" factors for the built-in ones (what model files store); empty for others.
+  virtual Attrs get_config() const { return {}; }
 };
 /// Regularizers are shared, immutable objects.
 using RegularizerPtr = std::shared_ptr<const Regularizer>;

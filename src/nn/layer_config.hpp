@@ -1,0 +1,22 @@
+#pragma once
+// The configuration arguments Dense and Conv2D share (Keras names), written by their
+// get_config() and read back by layer_from_config().
+#include "loom/attrs.hpp"
+#include "loom/nn/initializers.hpp"
+#include "loom/nn/regularizers.hpp"
+
+namespace loom::nn::internal {
+
+template <class Options>
+void common_config(Attrs& config, const Options& o) {
+  config.set("activation", o.activation);
+  config.set("use_bias", o.use_bias);
+  if (o.kernel_initializer && !o.kernel_initializer->name().empty()) config.set("kernel_initializer", o.kernel_initializer->name());
+  if (o.bias_initializer && !o.bias_initializer->name().empty()) config.set("bias_initializer", o.bias_initializer->name());
+  if (o.kernel_regularizer) {
+    const Attrs penalty = o.kernel_regularizer->get_config();
+    for (const auto& [k, v] : penalty.items()) config.set(k, v);
+  }
+}
+
+}  // namespace loom::nn::internal
