@@ -1,5 +1,6 @@
 // Variables, the gradient tape and custom gradients through C callbacks.
 #include "errors.hpp"
+#include "callbacks.hpp"
 #include "handles.hpp"
 
 using namespace loom::capi;
@@ -13,51 +14,6 @@ loom::Variable& variable_arg(const loom_variable* v, const char* argument) {
 loom::GradientTape& tape_arg(loom_tape* t) { return *live(t, "tape").tape; }
 
 std::string indexed(const char* name, size_t i) { return std::string(name) + "[" + std::to_string(i) + "]"; }
-
-// Borrowed tensors shown to a callback as handles, released when the callback returns.
-class CallbackHandles {
- public:
-  explicit CallbackHandles(const std::vector<loom::Tensor>& tensors) {
-    for (const auto& t : tensors) handles_.push_back(t.defined() ? new_handle<loom_tensor>(t) : nullptr);
-  }
-  ~CallbackHandles() {
-    for (loom_tensor* h : handles_) release_handle(h, "loom_custom_gradient");
-  }
-  CallbackHandles(const CallbackHandles&) = delete;
-  CallbackHandles& operator=(const CallbackHandles&) = delete;
-  const loom_tensor* const* data() const { return handles_.data(); }
-  int32_t size() const { return static_cast<int32_t>(handles_.size()); }
-
- private:
-  std::vector<loom_tensor*> handles_;
-};
-
-// Takes the new references a callback returned: the first `count` become tensors (NULL is an
-// undefined tensor where allowed); every handle is released, also those past `count`.
-std::vector<loom::Tensor> adopt_results(const std::vector<loom_tensor*>& results, size_t count, bool allow_null) {
-  std::vector<loom::Tensor> out;
-  std::string bad;
-  for (size_t i = 0; i < results.size(); ++i) {
-    loom_tensor* h = results[i];
-    const bool live_tensor = h != nullptr && unregister_handle(h, HandleKind::Tensor);
-    if (i < count) {
-      out.push_back(live_tensor ? h->value : loom::Tensor());
-      if (!live_tensor && (h != nullptr || !allow_null) && bad.empty()) {
-        bad = indexed("result", i) + " is not a live tensor handle";
-      }
-    }
-    if (live_tensor) delete h;
-  }
-  if (!bad.empty()) throw Failure(LOOM_ERROR_CALLBACK, bad);
-  return out;
-}
-
-void check_callback(int32_t status, const char* which) {
-  if (status != 0) {
-    throw Failure(LOOM_ERROR_CALLBACK, std::string(which) + " callback returned " + std::to_string(status) +
-                                           " (last error on this thread: '" + loom_last_error_message() + "')");
-  }
-}
 
 }  // namespace
 
@@ -216,6 +172,7 @@ LOOM_CAPI loom_status loom_custom_gradient(loom_custom_forward_fn forward, loom_
       CallbackHandles in_handles(in);
       std::vector<loom_tensor*> results(static_cast<size_t>(capacity), nullptr);
       int32_t produced = 0;
+      const CallbackReport report("forward");
       const int32_t status = forward(owner.get(), in_handles.data(), in_handles.size(), results.data(), capacity, &produced);
       if (status == 0 && (produced < 1 || produced > capacity)) {
         adopt_results(results, 0, true);
@@ -224,16 +181,17 @@ LOOM_CAPI loom_status loom_custom_gradient(loom_custom_forward_fn forward, loom_
       }
       const size_t n = static_cast<size_t>(produced);
       std::vector<loom::Tensor> ys = adopt_results(results, status == 0 ? n : 0, false);
-      check_callback(status, "forward");
+      report.check(status);
       loom::CustomGradientResult r;
       r.outputs = std::move(ys);
       r.backward = [owner, backward, in](const std::vector<loom::Tensor>& dys) {
         CallbackHandles in_handles2(in), dy_handles(dys);
         std::vector<loom_tensor*> grads(in.size(), nullptr);
+        const CallbackReport report_backward("backward");
         const int32_t s = backward(owner.get(), in_handles2.data(), in_handles2.size(), dy_handles.data(),
                                    dy_handles.size(), grads.data());
         std::vector<loom::Tensor> dxs = adopt_results(grads, s == 0 ? grads.size() : 0, true);
-        check_callback(s, "backward");
+        report_backward.check(s);
         return dxs;
       };
       return r;

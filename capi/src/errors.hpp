@@ -27,6 +27,9 @@ class Failure : public std::exception {
 };
 
 loom_status record_failure(const char* function, loom_status code, const char* message) noexcept;
+// How many failures this thread has recorded: a callback that fails after one was recorded
+// during it reported why.
+uint64_t failure_count() noexcept;
 
 template <class Body>
 loom_status guarded(const char* function, Body&& body) noexcept {

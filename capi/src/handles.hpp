@@ -1,13 +1,17 @@
 #pragma once
 // The opaque handle types of loom.h and the registry of live handles, so that a NULL, released
 // or wrong-kind handle is an error rather than a crash.
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <thread>
 
 #include "errors.hpp"
 #include "loom/attrs.hpp"
+#include "loom/io.hpp"
 #include "loom/loom.h"
+#include "loom/nn/functional.hpp"
 #include "loom/nn/layer.hpp"
 #include "loom/nn/model.hpp"
 #include "loom/nn/optimizers.hpp"
@@ -33,18 +37,26 @@ struct loom_layer {
   loom::nn::LayerPtr value;
 };
 // predict may run concurrently on one model (shared lock); fit, compile and weight changes
-// take the model alone.
+// take the model alone. While fit runs, its own callbacks (on the fitting thread) use the model
+// without the lock, which fit holds: they may save, evaluate, predict or change the model.
 struct loom_model {
-  std::shared_ptr<loom::nn::Sequential> value;
+  std::shared_ptr<loom::nn::Model> value;
   std::shared_mutex mutex;
+  std::atomic<std::thread::id> fit_thread{};
 };
 struct loom_optimizer {
   loom::nn::OptimizerPtr value;
 };
+struct loom_symbolic {
+  loom::nn::SymbolicTensor value;
+};
+struct loom_named_tensors {
+  loom::NamedTensors value;
+};
 
 namespace loom::capi {
 
-enum class HandleKind { Tensor, Attrs, Variable, Tape, Layer, Model, Optimizer };
+enum class HandleKind { Tensor, Attrs, Variable, Tape, Layer, Model, Optimizer, Symbolic, NamedTensors };
 
 template <class H>
 constexpr HandleKind kind_of();
@@ -55,6 +67,8 @@ template <> constexpr HandleKind kind_of<loom_tape>() { return HandleKind::Tape;
 template <> constexpr HandleKind kind_of<loom_layer>() { return HandleKind::Layer; }
 template <> constexpr HandleKind kind_of<loom_model>() { return HandleKind::Model; }
 template <> constexpr HandleKind kind_of<loom_optimizer>() { return HandleKind::Optimizer; }
+template <> constexpr HandleKind kind_of<loom_symbolic>() { return HandleKind::Symbolic; }
+template <> constexpr HandleKind kind_of<loom_named_tensors>() { return HandleKind::NamedTensors; }
 
 const char* handle_kind_name(HandleKind kind);
 
@@ -108,6 +122,35 @@ loom_status tensor_result(const char* function, loom_tensor** out, Body&& body) 
     loom::Tensor t = body();
     result = new_handle<loom_tensor>(std::move(t));
   });
+}
+
+// Inference on a model whose layers all exist changes nothing, so it may share the model.
+inline bool fully_built(loom::nn::Model& model) {
+  if (!model.built()) return false;
+  for (loom::nn::Layer* l : model.all_layers()) {
+    if (!l->built()) return false;
+  }
+  return true;
+}
+
+// Runs `body` on the model under its lock: shared for inference on a fully built model,
+// exclusive otherwise; without the lock inside the model's own fit callbacks.
+template <class Body>
+void with_model(loom_model* handle, bool shared, Body&& body) {
+  loom_model& m = live(handle, "model");
+  // A callback of this model's own fit (on the fitting thread): fit holds the lock, so the
+  // callback uses the model without it (save, evaluate, predict, change the learning rate).
+  if (m.fit_thread.load() == std::this_thread::get_id()) {
+    body(*m.value);
+    return;
+  }
+  if (shared && fully_built(*m.value)) {
+    std::shared_lock lock(m.mutex);
+    body(*m.value);
+  } else {
+    std::unique_lock lock(m.mutex);
+    body(*m.value);
+  }
 }
 
 }  // namespace loom::capi

@@ -12,6 +12,7 @@ namespace {
 struct LastError {
   loom_status code = LOOM_OK;
   std::string message;
+  uint64_t sequence = 0;  // failures recorded on this thread so far
 };
 LastError& last_error() {
   thread_local LastError error;
@@ -33,11 +34,14 @@ loom_status record_failure(const char* function, loom_status code, const char* m
   try {
     LastError& e = last_error();
     e.code = code;
+    ++e.sequence;
     e.message = std::string(function) + ": " + message;
   } catch (...) {  // no memory for the message: the code still gets through
   }
   return code;
 }
+
+uint64_t failure_count() noexcept { return last_error().sequence; }
 
 const char* handle_kind_name(HandleKind kind) {
   switch (kind) {
@@ -48,6 +52,8 @@ const char* handle_kind_name(HandleKind kind) {
     case HandleKind::Layer: return "layer";
     case HandleKind::Model: return "model";
     case HandleKind::Optimizer: return "optimizer";
+    case HandleKind::Symbolic: return "symbolic tensor";
+    case HandleKind::NamedTensors: return "named tensors";
   }
   return "handle";
 }

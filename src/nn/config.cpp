@@ -187,9 +187,10 @@ struct CustomTypes {
   std::mutex mutex;
   std::map<std::string, LayerFactory> factories;
 };
+// Never destroyed: a factory may hold a host language's objects, whose runtime may be gone at exit.
 CustomTypes& custom_types() {
-  static CustomTypes types;
-  return types;
+  static CustomTypes* types = new CustomTypes();
+  return *types;
 }
 }  // namespace
 

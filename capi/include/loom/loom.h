@@ -75,6 +75,8 @@ typedef struct loom_tape loom_tape;            ///< Handle to a gradient tape (l
 typedef struct loom_layer loom_layer;          ///< Handle to a layer (loom::nn::Layer).
 typedef struct loom_model loom_model;          ///< Handle to a Sequential model (loom::nn::Sequential).
 typedef struct loom_optimizer loom_optimizer;  ///< Handle to an optimizer (loom::nn::Optimizer).
+typedef struct loom_symbolic loom_symbolic;    ///< Handle to a symbolic tensor of a functional model (loom::nn::SymbolicTensor).
+typedef struct loom_named_tensors loom_named_tensors;  ///< Handle to named tensors with string metadata (a safetensors file's contents).
 
 /* ---- library ---- */
 /// The ABI version of the library (the LOOM_ABI_VERSION it was built with).
@@ -435,6 +437,185 @@ LOOM_CAPI void loom_optimizer_release(loom_optimizer* optimizer);
 /// variable); all or nothing.
 LOOM_CAPI loom_status loom_optimizer_apply_gradients(loom_optimizer* optimizer, const loom_tensor* const* grads,
                                                      loom_variable* const* variables, int32_t count);
+
+/* ---- wave 2: functional models ---- */
+/// A symbolic input of a functional model (keras.Input): `shape` without the batch axis,
+/// `name` NULL or "" for a unique one. Release with loom_symbolic_release.
+LOOM_CAPI loom_status loom_input_new(const int64_t* shape, int32_t rank, int32_t dtype, const char* name, loom_symbolic** out);
+/// Releases a symbolic tensor handle (NULL is accepted); models built from it keep the graph.
+LOOM_CAPI void loom_symbolic_release(loom_symbolic* symbolic);
+/// Writes up to `capacity` dims (the batch axis is -1) and the rank (`rank` may be NULL).
+LOOM_CAPI loom_status loom_symbolic_shape(const loom_symbolic* symbolic, int64_t* dims, int32_t capacity, int32_t* rank);
+/// The dtype code of a symbolic tensor.
+LOOM_CAPI loom_status loom_symbolic_dtype(const loom_symbolic* symbolic, int32_t* out);
+/// Calls `layer` on symbolic tensors, recording the call in the graph (the layer is built now):
+/// one input goes to the layer as a tensor, several as a list (merge layers). Writes up to
+/// `capacity` outputs (new references; a nested model may have several) and their count
+/// (`n_outputs` may be NULL). Errors name the layer and the input shapes (LOOM_ERROR_SHAPE for
+/// shapes that do not fit).
+LOOM_CAPI loom_status loom_layer_apply(loom_layer* layer, const loom_symbolic* const* inputs, int32_t n_inputs,
+                                       loom_symbolic** outputs, int32_t capacity, int32_t* n_outputs);
+/// A functional model from its symbolic inputs and outputs (keras.Model(inputs, outputs));
+/// `name` NULL: a unique one. LOOM_ERROR_INVALID_ARGUMENT when an output needs an input not
+/// given, or two layers share a name.
+LOOM_CAPI loom_status loom_model_new(const loom_symbolic* const* inputs, int32_t n_inputs,
+                                     const loom_symbolic* const* outputs, int32_t n_outputs, const char* name,
+                                     loom_model** out);
+/// The model as a layer (shared, not copied), to add it to a Sequential model or call it on
+/// symbolic tensors of another model.
+LOOM_CAPI loom_status loom_model_as_layer(loom_model* model, loom_layer** out);
+/// The model's summary (layers, types, output shapes, parameters, inbound layers) as text.
+/// `*needed` (may be NULL) receives its size with the NUL; buffer NULL with capacity 0 only asks.
+LOOM_CAPI loom_status loom_model_summary(loom_model* model, char* buffer, size_t capacity, size_t* needed);
+/// The number of inputs of the model (1 for Sequential and subclassed models).
+LOOM_CAPI loom_status loom_model_input_count(const loom_model* model, int32_t* out);
+/// The number of outputs of the model.
+LOOM_CAPI loom_status loom_model_output_count(const loom_model* model, int32_t* out);
+
+/* ---- wave 2: custom layers written in C ---- */
+/// A custom layer type: callbacks with their state. Each callback returns 0 on success; on
+/// failure it returns non-zero, after a failing loom call or loom_set_error() set the message,
+/// and the outer call fails with LOOM_ERROR_CALLBACK and that message. Handles given to a
+/// callback are borrowed for the call; handles it returns are new references loom takes over.
+typedef struct loom_layer_type {
+  size_t struct_size;  ///< Set to sizeof(loom_layer_type); less is an error.
+  /// Makes one layer's state from its config (JSON object text, "{}" when none): writes it to
+  /// `*state`, which the other callbacks receive. Required.
+  int32_t (*create)(void* type_user, const char* config_json, void** state);
+  /// Creates the weights with loom_layer_add_weight(self, ...) for the first input's shape
+  /// (batch axis -1). Runs once, before the first call. May be NULL.
+  int32_t (*build)(void* state, loom_layer* self, const int64_t* input_shape, int32_t rank);
+  /// Computes the output from the inputs with any loom entry points (the tape records them, so
+  /// gradients flow) and writes a new reference to `*output`. Required.
+  int32_t (*call)(void* state, loom_layer* self, const loom_tensor* const* inputs, int32_t n_inputs, int32_t training,
+                  loom_tensor** output);
+  /// Writes the layer's config as JSON object text (what `create` rebuilds it from when a saved
+  /// model is loaded) into `buffer`, and its size with the NUL to `*needed`; a call with
+  /// capacity 0 only asks the size. May be NULL ("{}").
+  int32_t (*get_config)(void* state, char* buffer, size_t capacity, size_t* needed);
+  /// Frees a layer's state when the layer goes away. May be NULL.
+  void (*destroy)(void* state);
+  void* type_user;  ///< Passed to `create`.
+  /// Frees `type_user` once the type is replaced and no layer of it remains; never at exit (a
+  /// host language's runtime may be gone by then). May be NULL.
+  void (*destroy_type)(void* type_user);
+} loom_layer_type;
+/// Registers a custom layer type under `type_name` (copied), so that loom_layer_new_custom and
+/// loom_model_load can make its layers; a later registration of the name replaces this one.
+/// LOOM_ERROR_INVALID_ARGUMENT for a built-in type's name or a missing create/call callback
+/// (then `type_user` stays the caller's).
+LOOM_CAPI loom_status loom_register_layer_type(const char* type_name, const loom_layer_type* type);
+/// A layer of a registered custom type; `config_json` NULL means "{}"; `name` NULL: a unique
+/// one. LOOM_ERROR_NOT_FOUND for an unregistered type.
+LOOM_CAPI loom_status loom_layer_new_custom(const char* type_name, const char* config_json, const char* name,
+                                            loom_layer** out);
+/// Creates a weight of a custom layer from its build callback: `initializer` a Keras name
+/// ("glorot_uniform", "zeros", ...; NULL: glorot_uniform). Writes a handle to the weight's
+/// variable (a new reference). LOOM_ERROR_INVALID_ARGUMENT for another layer or a name used twice.
+LOOM_CAPI loom_status loom_layer_add_weight(loom_layer* self, const char* name, const int64_t* shape, int32_t rank,
+                                            int32_t dtype, const char* initializer, int32_t trainable,
+                                            loom_variable** out);
+/// Sets this thread's last error (for a callback that fails outside loom) and returns `status`.
+LOOM_CAPI loom_status loom_set_error(loom_status status, const char* message);
+
+/* ---- wave 2: training with several inputs and outputs; callbacks that use the model ---- */
+/// Callbacks of loom_model_fit_arrays. Each receives the model handle passed to fit: it may
+/// save, evaluate, predict or checkpoint the model, change its learning rate or stop training
+/// (return non-zero, or loom_model_stop_training). Log names and values are valid during the call.
+typedef struct loom_fit_callbacks {
+  size_t struct_size;  ///< Set to sizeof(loom_fit_callbacks); less is an error.
+  /// After each epoch (numbered from 0, so resumed runs continue the count). May be NULL.
+  int32_t (*epoch_end)(void* user, loom_model* model, int32_t epoch, const char* const* names, const double* values,
+                       int32_t count);
+  /// After each batch (numbered from 0 in each epoch). May be NULL.
+  int32_t (*batch_end)(void* user, loom_model* model, int64_t batch, const char* const* names, const double* values,
+                       int32_t count);
+  void* user;  ///< Passed to the callbacks.
+} loom_fit_callbacks;
+/// Trains on one tensor per model input (`x`) and one per output (`y`); options as
+/// loom_model_fit (initial_epoch resumes a run: epochs are numbered as the interrupted run's).
+/// `callbacks` may be NULL. A callback's non-zero return stops training without an error.
+LOOM_CAPI loom_status loom_model_fit_arrays(loom_model* model, const loom_tensor* const* x, int32_t n_x,
+                                            const loom_tensor* const* y, int32_t n_y, const loom_attrs* options,
+                                            const loom_fit_callbacks* callbacks, double* loss_history, int32_t capacity,
+                                            int32_t* epochs_run);
+/// Evaluates on one tensor per input and per output; values in the order of
+/// loom_model_metric_name ("loss", per-output losses when there are several outputs, then the
+/// metrics of each output).
+LOOM_CAPI loom_status loom_model_evaluate_arrays(loom_model* model, const loom_tensor* const* x, int32_t n_x,
+                                                 const loom_tensor* const* y, int32_t n_y, int64_t batch_size,
+                                                 double* values, int32_t capacity, int32_t* count);
+/// Every output for one tensor per input, in inference mode (new references; more outputs
+/// than capacity is an error).
+LOOM_CAPI loom_status loom_model_predict_arrays(loom_model* model, const loom_tensor* const* x, int32_t n_x,
+                                                int64_t batch_size, loom_tensor** outputs, int32_t capacity,
+                                                int32_t* n_outputs);
+/// The number of values evaluate gives (see loom_model_metric_name); needs a compiled model.
+LOOM_CAPI loom_status loom_model_metric_count(const loom_model* model, int32_t* out);
+/// Ends a running fit after the current epoch (from a callback).
+LOOM_CAPI loom_status loom_model_stop_training(loom_model* model);
+/// Sets a constant learning rate from the next step on, replacing any schedule (Keras'
+/// `model.optimizer.learning_rate = value`); LOOM_ERROR_INVALID_ARGUMENT before compile or
+/// for a rate <= 0.
+LOOM_CAPI loom_status loom_model_set_learning_rate(loom_model* model, double learning_rate);
+/// The learning rate the next step uses.
+LOOM_CAPI loom_status loom_model_get_learning_rate(const loom_model* model, double* out);
+
+/* ---- wave 2: whole-model files and training checkpoints ---- */
+/// Saves the whole model in one file (architecture, compile settings, weights; Model::save),
+/// atomically; LOOM_ERROR_INVALID_ARGUMENT for a layer without a type (custom layers need a
+/// registered type), LOOM_ERROR_IO when writing fails.
+LOOM_CAPI loom_status loom_model_save(const loom_model* model, const char* path);
+/// Loads a file of loom_model_save without the code that built the model (custom layer types
+/// must be registered); compiled as saved unless `compile` is 0. LOOM_ERROR_IO for a file that
+/// is no loom model or from a newer loom; LOOM_ERROR_NOT_FOUND for an unregistered layer type.
+LOOM_CAPI loom_status loom_model_load(const char* path, int32_t compile, loom_model** out);
+/// Saves the training state after epoch `epoch` (weights, optimizer slots and step, RNG
+/// states, the shuffling seed, layers' state), atomically.
+LOOM_CAPI loom_status loom_model_save_checkpoint(const loom_model* model, const char* path, int32_t epoch);
+/// Restores a checkpoint into a model of the same architecture (compile it first to restore the
+/// optimizer's state) and writes the epoch to resume from (`next_epoch`, the fit option
+/// initial_epoch; may be NULL). A run resumed this way ends bit-identical to an uninterrupted one.
+LOOM_CAPI loom_status loom_model_load_checkpoint(loom_model* model, const char* path, int32_t* next_epoch);
+
+/* ---- wave 2: files as named tensors ---- */
+/// An empty set of named tensors and metadata.
+LOOM_CAPI loom_status loom_named_tensors_new(loom_named_tensors** out);
+/// Releases a named-tensors handle (NULL is accepted).
+LOOM_CAPI void loom_named_tensors_release(loom_named_tensors* tensors);
+/// Reads a safetensors file (any tool's); LOOM_ERROR_IO for a missing or malformed file.
+LOOM_CAPI loom_status loom_safetensors_load(const char* path, loom_named_tensors** out);
+/// Writes named tensors and metadata as safetensors, atomically.
+LOOM_CAPI loom_status loom_safetensors_save(const char* path, const loom_named_tensors* tensors);
+/// The number of tensors.
+LOOM_CAPI loom_status loom_named_tensors_count(const loom_named_tensors* tensors, int32_t* out);
+/// The name of tensor `index` (sorted by name).
+LOOM_CAPI loom_status loom_named_tensors_name(const loom_named_tensors* tensors, int32_t index, char* buffer,
+                                              size_t capacity);
+/// The tensor named `name` (a new reference); LOOM_ERROR_NOT_FOUND when there is none.
+LOOM_CAPI loom_status loom_named_tensors_get(const loom_named_tensors* tensors, const char* name, loom_tensor** out);
+/// Sets (or replaces) the tensor named `name`.
+LOOM_CAPI loom_status loom_named_tensors_set(loom_named_tensors* tensors, const char* name, const loom_tensor* tensor);
+/// The number of metadata entries.
+LOOM_CAPI loom_status loom_named_tensors_metadata_count(const loom_named_tensors* tensors, int32_t* out);
+/// The key of metadata entry `index` (sorted by key).
+LOOM_CAPI loom_status loom_named_tensors_metadata_key(const loom_named_tensors* tensors, int32_t index, char* buffer,
+                                                      size_t capacity);
+/// The metadata value of `key` (`*needed`, may be NULL, gets its size with the NUL; buffer NULL
+/// with capacity 0 only asks); LOOM_ERROR_NOT_FOUND when there is none.
+LOOM_CAPI loom_status loom_named_tensors_metadata_get(const loom_named_tensors* tensors, const char* key, char* buffer,
+                                                      size_t capacity, size_t* needed);
+/// Sets (or replaces) a metadata entry.
+LOOM_CAPI loom_status loom_named_tensors_metadata_set(loom_named_tensors* tensors, const char* key, const char* value);
+/// Writes an IDX file (gzipped when the path ends in ".gz"), atomically; uint8, int32, float32
+/// or float64 (LOOM_ERROR_DTYPE otherwise).
+LOOM_CAPI loom_status loom_idx_save(const char* path, const loom_tensor* tensor);
+/// Reads MNIST or Fashion-MNIST from `dir` (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+/// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz): images uint8 (N, 28, 28),
+/// labels uint8 (N,). Every out-parameter receives a new reference; LOOM_ERROR_IO when a file is
+/// missing or malformed.
+LOOM_CAPI loom_status loom_mnist_load(const char* dir, loom_tensor** x_train, loom_tensor** y_train, loom_tensor** x_test,
+                                      loom_tensor** y_test);
 
 #ifdef __cplusplus
 }
