@@ -1,10 +1,11 @@
 // Trains a CNN (or an MLP) on Fashion-MNIST with Keras-style fit(), printing a progress bar and
 // per-epoch test accuracy, then saves the weights.
-//   fashion_mnist --data DIR --model {mlp,lenet,bn-lenet,vgg-small,nin-small} --epochs N
+//   fashion_mnist --data DIR --model {mlp,lenet,bn-lenet,vgg-small,nin-small,googlenet,resnet} --epochs N
 //                 --batch-size B --optimizer {sgd,adam} --lr X --threads T [--json FILE]
 //                 [--save PATH] [--limit N]
 #include <loom/loom.hpp>
 #include <loom/nn.hpp>
+#include <loom/nn/functional.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -28,14 +29,14 @@ struct Args {
   std::string optimizer = "adam";
   double lr = -1;  // default per optimizer
   int threads = 0;
-  std::string json, save = "runs/fashion_mnist.safetensors";  // runs/ is gitignored
+  std::string json, save = "runs/fashion_mnist.loom";  // runs/ is gitignored
   int64_t limit = 0;  // use only the first N training examples (0: all)
   uint64_t seed = 42;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
-               "fashion_mnist: %s\nusage: fashion_mnist [--data DIR] [--model mlp|lenet|bn-lenet|vgg-small|nin-small]\n"
+               "fashion_mnist: %s\nusage: fashion_mnist [--data DIR] [--model mlp|lenet|bn-lenet|vgg-small|nin-small|googlenet|resnet]\n"
                "       [--epochs N] [--batch-size B] [--optimizer sgd|adam] [--lr X] [--threads T] [--json FILE]\n"
                "       [--save PATH] [--limit N] [--seed S]\n",
                problem.c_str());
@@ -66,7 +67,7 @@ Args parse(int argc, char** argv) {
     }
   }
   if (a.epochs < 1 || a.batch_size < 1) usage("epochs and batch size must be positive");
-  const std::set<std::string> models = {"mlp", "lenet", "bn-lenet", "vgg-small", "nin-small"};
+  const std::set<std::string> models = {"mlp", "lenet", "bn-lenet", "vgg-small", "nin-small", "googlenet", "resnet"};
   if (!models.count(a.model)) usage("unknown model '" + a.model + "'");
   if (a.optimizer != "sgd" && a.optimizer != "adam") usage("unknown optimizer '" + a.optimizer + "'");
   return a;
@@ -84,7 +85,53 @@ LayerPtr dense(int64_t units, const std::string& act = "linear") { return std::m
 LayerPtr bn() { return std::make_shared<BatchNormalization>(); }
 LayerPtr relu_layer() { return std::make_shared<Activation>("relu"); }
 
-std::shared_ptr<Sequential> build(const std::string& name) {
+// The functional models of examples/c/graph_models.c, built in the same order (so the same seed
+// gives the same weights): a small GoogLeNet and a small ResNet.
+SymbolicTensor on(const LayerPtr& layer, const SymbolicTensor& x) { return (*layer)(x); }
+LayerPtr same_conv(int64_t filters, int64_t k, int64_t stride, const std::string& act) {
+  Conv2DLayerOptions o;
+  o.activation = act;
+  o.padding = "same";
+  o.strides = {stride, stride};
+  return std::make_shared<Conv2D>(filters, std::vector<int64_t>{k, k}, o);
+}
+LayerPtr same_pool(int64_t k, int64_t s) {
+  return std::make_shared<MaxPool2D>(std::vector<int64_t>{k, k}, std::vector<int64_t>{s, s}, "same");
+}
+
+SymbolicTensor inception(const SymbolicTensor& x, int64_t c1, int64_t c2a, int64_t c2b, int64_t c3a, int64_t c3b, int64_t c4) {
+  const SymbolicTensor p1 = on(same_conv(c1, 1, 1, "relu"), x);
+  const SymbolicTensor p2 = on(same_conv(c2b, 3, 1, "relu"), on(same_conv(c2a, 1, 1, "relu"), x));
+  const SymbolicTensor p3 = on(same_conv(c3b, 5, 1, "relu"), on(same_conv(c3a, 1, 1, "relu"), x));
+  const SymbolicTensor p4 = on(same_conv(c4, 1, 1, "relu"), on(same_pool(3, 1), x));
+  return (*std::make_shared<Concatenate>())({p1, p2, p3, p4});
+}
+
+SymbolicTensor residual(const SymbolicTensor& x, int64_t filters, int64_t stride, bool project) {
+  const SymbolicTensor a = on(std::make_shared<BatchNormalization>(), on(same_conv(filters, 3, stride, "linear"), x));
+  const SymbolicTensor b = on(same_conv(filters, 3, 1, "linear"), on(std::make_shared<Activation>("relu"), a));
+  const SymbolicTensor main = on(std::make_shared<BatchNormalization>(), b);
+  const SymbolicTensor shortcut = project ? on(same_conv(filters, 1, stride, "linear"), x) : x;
+  return (*std::make_shared<Add>())({main, shortcut});
+}
+
+ModelPtr graph_model(const std::string& name) {
+  const SymbolicTensor x = Input({28, 28, 1}, DType::Float32, "image");
+  SymbolicTensor features;
+  if (name == "googlenet") {
+    const SymbolicTensor stem = on(same_pool(3, 2), on(same_conv(16, 5, 1, "relu"), x));
+    features = on(same_pool(3, 2), inception(inception(stem, 8, 8, 12, 4, 6, 6), 12, 12, 16, 4, 8, 8));
+  } else {
+    const SymbolicTensor stem = on(same_conv(16, 3, 1, "relu"), x);
+    const SymbolicTensor b1 = on(std::make_shared<Activation>("relu"), residual(stem, 16, 1, false));
+    features = on(std::make_shared<Activation>("relu"), residual(b1, 32, 2, true));
+  }
+  const SymbolicTensor logits = on(std::make_shared<Dense>(10), on(std::make_shared<GlobalAvgPool2D>(), features));
+  return std::make_shared<Functional>(std::vector<SymbolicTensor>{x}, std::vector<SymbolicTensor>{logits}, name);
+}
+
+ModelPtr build(const std::string& name) {
+  if (name == "googlenet" || name == "resnet") return graph_model(name);
   const Shape input{28, 28, 1};
   using L = std::vector<LayerPtr>;
   if (name == "mlp") {
@@ -176,8 +223,8 @@ int main(int argc, char** argv) {
     if (!args.save.empty()) {
       const std::filesystem::path parent = std::filesystem::path(args.save).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent);
-      model->save_weights(args.save);
-      std::printf("weights saved to %s\n", args.save.c_str());
+      model->save(args.save);  // architecture, compile settings and weights: load_model() reads it back
+      std::printf("model saved to %s\n", args.save.c_str());
     }
     if (!args.json.empty()) std::ofstream(args.json) << report.dump(2) << "\n";
     return 0;

@@ -149,6 +149,19 @@ LOOM_CAPI loom_status loom_layer_add_weight(loom_layer* self, const char* name, 
   });
 }
 
+LOOM_CAPI loom_status loom_layer_track(loom_layer* self, loom_layer* sublayer) {
+  return guarded("loom_layer_track", [&] {
+    const loom::nn::LayerPtr layer = live(self, "self").value;
+    const loom::nn::LayerPtr sub = live(sublayer, "sublayer").value;
+    require(dynamic_cast<CLayer*>(layer.get()) != nullptr,
+            "layer '" + layer->name() + "' is not a custom layer written in C (loom_register_layer_type)");
+    for (const loom::nn::LayerPtr& known : layer->sublayers()) {
+      if (known == sub) return;  // tracked already (a callback may run twice)
+    }
+    layer->track_layer(sub);
+  });
+}
+
 LOOM_CAPI loom_status loom_set_error(loom_status status, const char* message) {
   return record_failure("callback", status == LOOM_OK ? LOOM_ERROR_CALLBACK : status, message ? message : "(no message)");
 }

@@ -267,6 +267,19 @@ static void test_custom_layer(void) {
     CHECK(out == NULL);
     loom_layer_release(refuser);
   }
+  { /* a tracked sublayer's weights are the custom layer's */
+    loom_layer* inner = layer_of("Dense", "units", 2, NULL);
+    loom_tensor* out = NULL;
+    int32_t count = 0;
+    CHECK_OK(loom_layer_call(inner, x, 0, &out));
+    CHECK_OK(loom_layer_track(affine, inner));
+    CHECK_OK(loom_layer_track(affine, inner)); /* tracking twice changes nothing */
+    CHECK_OK(loom_layer_weight_count(affine, &count));
+    CHECK(count == 3);
+    CHECK_FAILS(loom_layer_track(inner, affine), LOOM_ERROR_INVALID_ARGUMENT, "loom_layer_track", "is not a custom layer");
+    loom_tensor_release(out);
+    loom_layer_release(inner);
+  }
   CHECK_FAILS(loom_layer_new_custom("Unregistered", NULL, NULL, &affine), LOOM_ERROR_NOT_FOUND, "loom_layer_new_custom",
               "unknown layer type 'Unregistered'");
   CHECK_FAILS(loom_register_layer_type("Dense", &bad), LOOM_ERROR_INVALID_ARGUMENT, "loom_register_layer_type", "built-in");

@@ -515,6 +515,11 @@ LOOM_CAPI loom_status loom_layer_new_custom(const char* type_name, const char* c
 LOOM_CAPI loom_status loom_layer_add_weight(loom_layer* self, const char* name, const int64_t* shape, int32_t rank,
                                             int32_t dtype, const char* initializer, int32_t trainable,
                                             loom_variable** out);
+/// Makes `sublayer` part of custom layer `self` (Keras tracks layers set as attributes): its
+/// weights become the layer's (trained by fit, saved in files) and it is built with it. The
+/// layer keeps its own reference. LOOM_ERROR_INVALID_ARGUMENT for a layer that is not custom,
+/// or for tracking a layer inside itself.
+LOOM_CAPI loom_status loom_layer_track(loom_layer* self, loom_layer* sublayer);
 /// Sets this thread's last error (for a callback that fails outside loom) and returns `status`.
 LOOM_CAPI loom_status loom_set_error(loom_status status, const char* message);
 
