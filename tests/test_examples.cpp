@@ -59,8 +59,8 @@ TEST(Examples, FashionMnistTrainsOnAFixture) {
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("[load_mnist] neither '" + (dir / "nowhere" / "train-images-idx3-ubyte").string() + "' nor '"),
             std::string::npos) << out;
-  const std::string usage = run(std::string(LOOM_EXAMPLES_DIR) + "/fashion_mnist --model resnet", &status);
-  EXPECT_NE(usage.find("unknown model 'resnet'"), std::string::npos) << usage;
+  const std::string usage = run(std::string(LOOM_EXAMPLES_DIR) + "/fashion_mnist --model alexnet", &status);
+  EXPECT_NE(usage.find("unknown model 'alexnet'"), std::string::npos) << usage;
   fs::remove_all(dir);
 }
 
