@@ -2,20 +2,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("loom_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  static inline int counter = 0;
-};
 
 TEST(Dataset, ShuffleBatchRepeatMap) {
   const Tensor x = reshape(cast(range(10), DType::Float32), {10, 1});
@@ -134,6 +127,10 @@ TEST(Safetensors, RoundTripAndCorruptFiles) {
   }
   std::string garbage = bytes;
   garbage[8] = '#';  // the header's opening brace
+  std::ofstream(dir / "bad.safetensors", std::ios::binary) << garbage;
+  expect_error<IOError>([&] { load_safetensors(dir / "bad.safetensors"); }, "does not start with '{'");
+  garbage[8] = '{';
+  garbage[9] = ']';
   std::ofstream(dir / "bad.safetensors", std::ios::binary) << garbage;
   expect_error<IOError>([&] { load_safetensors(dir / "bad.safetensors"); }, "header is not JSON");
 }

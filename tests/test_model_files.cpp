@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "loom/nn/functional.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {
@@ -11,14 +12,6 @@ namespace {
 
 using namespace loom::nn;
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("loom_models_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  static inline int counter = 0;
-};
 
 LayerPtr conv(int64_t filters, int64_t k, const std::string& act = "relu") {
   Conv2DLayerOptions o;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "loom/testing/fault_injection.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_support.hpp"
 
 // AddressSanitizer (gcc says __SANITIZE_ADDRESS__, clang __has_feature): its quarantine holds
@@ -31,16 +32,6 @@ namespace {
 
 using namespace loom::nn;
 namespace fs = std::filesystem;
-
-struct ScratchDir {
-  fs::path path = fs::temp_directory_path() / ("loom_reliability_" + std::to_string(::getpid()) + "_" +
-                                               std::to_string(counter++));
-  ScratchDir() { fs::create_directories(path); }
-  ~ScratchDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  size_t entries() const { return static_cast<size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator())); }
-  static inline int counter = 0;
-};
 
 // Disarms the injected faults however a test ends.
 struct Disarm {
@@ -108,7 +99,7 @@ TEST(FaultInjection, AnAllocationFailureAnywhereInATrainingStepChangesNoWeight) 
 
 TEST(FaultInjection, FailedOrInterruptedSavesKeepThePreviousFile) {
   const Disarm disarm;
-  const ScratchDir dir;
+  const TempDir dir;
   const Tensor x = random_normal({8, 6, 6, 1}, 0, 1, DType::Float32, 12);
   const Tensor y = constant(std::vector<int64_t>{0, 1, 2, 0, 1, 2, 0, 1});
   auto model = small_convnet(6);

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {
@@ -9,14 +10,6 @@ namespace {
 
 using namespace loom::nn;
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("loom_train_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  static inline int counter = 0;
-};
 
 // Three separable classes in 10 dimensions.
 std::pair<Tensor, Tensor> blobs(int64_t n, uint64_t seed) {

@@ -192,14 +192,22 @@ inline std::vector<bool> Tensor::to_vector<bool>() const {
 /// undefined one prints as `Tensor(undefined)`.
 LOOM_API std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
+/// Bytes that `shape` of `dtype` occupies, checked: ShapeError naming `op` and the shape for a
+/// negative dimension, an element count beyond int64 or a byte count beyond the limit of one
+/// tensor (INT64_MAX bytes). Every size computed from a user's shape goes through it.
+LOOM_API size_t tensor_nbytes(const Shape& shape, DType dtype, const char* op);
+
 /// Allocates an uninitialised contiguous tensor on `device` (used by kernels and creation
 /// functions; it ignores DeviceScope). Errors name `op`: ShapeError for negative dimensions,
 /// DeviceError for a missing device, OutOfMemoryError when the allocation fails.
 LOOM_API Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device(),
                       const char* op = "empty");
 /// A tensor over `base`'s storage and dtype with the given shape, strides and offset (in
-/// elements). Nothing is checked and no gradient tape records it: for kernels and backends.
-LOOM_API Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset);
+/// elements); no gradient tape records it: for kernels and backends. The layout is checked
+/// like every tensor's (sizes as tensor_nbytes(), every element inside the storage): a
+/// ShapeError naming `op` otherwise.
+LOOM_API Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset,
+                          const char* op = "view");
 
 /// \class loom::Storage
 /// Bytes on one device, owned through that device's allocator or by a caller's deleter;

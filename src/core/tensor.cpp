@@ -29,27 +29,40 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-Tensor empty(const Shape& shape, DType dtype, Device device, const char* op) {
+size_t tensor_nbytes(const Shape& shape, DType dtype, const char* op) {
+  // As NumPy: the product of the non-zero dimensions must fit even when one is 0, so that
+  // every stride of the shape is representable.
+  int64_t count = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) {
-      throw ShapeError(std::string("[") + op + "] dimensions must be >= 0, got shape " +
-                       shape.str());
+      throw ShapeError(std::string("[") + op + "] dimensions must be >= 0, got shape " + shape.str());
+    }
+    empty = empty || d == 0;
+    if (d != 0 && __builtin_mul_overflow(count, d, &count)) {
+      throw ShapeError(std::string("[") + op + "] shape " + shape.str() +
+                       " has more elements than fit in a 64-bit count");
     }
   }
-  const int64_t n = shape.numel();
-  if (n > std::numeric_limits<int64_t>::max() / static_cast<int64_t>(dtype_size(dtype))) {
-    throw OutOfMemoryError(std::string("[") + op + "] shape " + shape.str() + " of " + dtype_name(dtype) +
-                           " needs more bytes than an address space holds");
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(count, static_cast<int64_t>(dtype_size(dtype)), &bytes)) {
+    throw ShapeError(std::string("[") + op + "] shape " + shape.str() + " of " + dtype_name(dtype) + " (" +
+                     std::to_string(count) + " elements) needs more than " +
+                     std::to_string(std::numeric_limits<int64_t>::max()) + " bytes, the limit of one tensor");
   }
-  const size_t nbytes = static_cast<size_t>(n) * dtype_size(dtype);
-  auto storage = detail::make_ref<Storage>(nbytes, device, op);
-  return Tensor(detail::make_ref<TensorImpl>(shape, contiguous_strides(shape), 0, dtype,
-                                             std::move(storage)));
+  return empty ? 0 : static_cast<size_t>(bytes);
 }
 
-Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+Tensor empty(const Shape& shape, DType dtype, Device device, const char* op) {
+  const size_t nbytes = tensor_nbytes(shape, dtype, op);  // before allocating anything
+  auto storage = detail::make_ref<Storage>(nbytes, device, op);
+  return Tensor(detail::make_ref<TensorImpl>(shape, contiguous_strides(shape), 0, dtype,
+                                             std::move(storage), op));
+}
+
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset, const char* op) {
   return Tensor(detail::make_ref<TensorImpl>(std::move(shape), std::move(strides), offset,
-                                             base.dtype(), base.impl()->storage));
+                                             base.dtype(), base.impl()->storage, op));
 }
 
 }  // namespace loom

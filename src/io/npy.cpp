@@ -165,7 +165,7 @@ Tensor load_npy(const std::string& path) {
   const Shape shape = parse_shape(dict_value(header, "shape", path), path);
 
   const size_t esize = dtype_size(dtype);
-  const size_t need = static_cast<size_t>(shape.numel()) * esize;
+  const size_t need = tensor_nbytes(shape, dtype, "load_npy");  // parse_shape bounds it
   const size_t have = bytes.size() - prefix - header_len;
   if (have < need) {
     throw IOError("[load_npy] '" + path + "' is truncated: shape " + shape.str() + " needs " +

@@ -11,9 +11,7 @@ std::vector<TensorMeta> infer_where(const OpCall& call) {
     throw DTypeError(ops::op_prefix(call) + "x and y must have one dtype, got " +
                      dtype_name(x.dtype()) + " and " + dtype_name(y.dtype()));
   }
-  Shape shape = broadcast_shapes(call.inputs[0].shape(), x.shape(), call.name());
-  shape = broadcast_shapes(shape, y.shape(), call.name());
-  return {TensorMeta{shape, x.dtype()}};
+  return {TensorMeta{ops::broadcast_inputs(call), x.dtype()}};
 }
 
 std::vector<Tensor> grad_where(const GradCall& g) {

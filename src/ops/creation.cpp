@@ -206,11 +206,8 @@ Tensor constant_from_int64s(const std::vector<int64_t>& values, const Shape& sha
 namespace {
 // Host memory of `nbytes` must hold exactly `shape` of `dtype` (dims >= 0, no overflow).
 void check_host_bytes(const Shape& shape, DType dtype, size_t nbytes, const char* op) {
-  for (int64_t d : shape) {
-    if (d < 0) throw ShapeError(std::string("[") + op + "] dimensions must be >= 0, got shape " + shape.str());
-  }
-  size_t want = 0;
-  if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &want) || nbytes != want) {
+  const size_t want = tensor_nbytes(shape, dtype, op);
+  if (nbytes != want) {
     throw InvalidArgument(std::string("[") + op + "] " + std::to_string(nbytes) + " bytes do not match shape " +
                           shape.str() + " of " + dtype_name(dtype) + " (" + std::to_string(want) + " bytes)");
   }
@@ -260,7 +257,7 @@ Tensor wrap_host(void* data, size_t nbytes, const Shape& shape, DType dtype,
   auto storage = detail::make_ref<Storage>(data, nbytes, Device::cpu(), deleter, user);
   guard.deleter = nullptr;  // the storage owns the memory now
   return Tensor(detail::make_ref<TensorImpl>(shape, contiguous_strides(shape), 0, dtype,
-                                             std::move(storage)));
+                                             std::move(storage), "wrap_host"));
 }
 
 Tensor fill(const Shape& shape, double value, DType dtype) {

@@ -33,9 +33,8 @@ int concat_axis(const OpCall& call) {
     bool ok = s.rank() == rank;
     for (int d = 0; ok && d < rank; ++d) ok = d == axis || s[d] == first.shape()[d];
     if (!ok) {
-      throw ShapeError(ops::op_prefix(call) + "input " + std::to_string(i) + " has shape " +
-                       s.str() + ", incompatible with input 0's " + first.shape().str() +
-                       " along axes other than " + std::to_string(axis));
+      throw ShapeError(ops::op_prefix(call) + ops::input_with_shape(call, i) + " does not match " +
+                       ops::input_with_shape(call, 0) + " along the axes other than " + std::to_string(axis));
     }
   }
   return axis;
@@ -76,12 +75,12 @@ std::vector<Tensor> forward_stack(const OpCall& call) {
   const int64_t axis = normalize_axis(call.attrs.get_int("axis", call.name()), rank + 1,
                                       call.name());
   std::vector<Tensor> expanded;
-  for (const Tensor& x : call.inputs) {
-    if (x.shape() != call.inputs[0].shape()) {
-      throw ShapeError(ops::op_prefix(call) + "all inputs need one shape, got " +
-                       call.inputs[0].shape().str() + " and " + x.shape().str());
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    if (call.inputs[i].shape() != call.inputs[0].shape()) {
+      throw ShapeError(ops::op_prefix(call) + "all inputs need one shape, got " + ops::input_with_shape(call, 0) +
+                       " and " + ops::input_with_shape(call, i));
     }
-    expanded.push_back(expand_dims(x, axis));
+    expanded.push_back(expand_dims(call.inputs[i], axis));
   }
   return {concat(expanded, axis)};
 }

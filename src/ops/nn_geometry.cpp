@@ -40,6 +40,16 @@ void output_size(int64_t in, int64_t k, int64_t stride, int64_t dil, const std::
   out = (padded - ek) / stride + 1;
 }
 
+// window_2d for an op's operands: a window that does not fit names their full shapes.
+Window2D window_of_operands(const std::string& operands, int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w,
+                            const Attrs& attrs, const char* op, bool allow_dilation) {
+  try {
+    return window_2d(in_h, in_w, k_h, k_w, attrs, op, allow_dilation);
+  } catch (const ShapeError& e) {
+    throw ShapeError(std::string(e.what()) + " (" + operands + ")");
+  }
+}
+
 }  // namespace
 
 Window2D window_2d(int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, const Attrs& attrs,
@@ -82,7 +92,8 @@ Window2D pool_window_2d(const Shape& x, const Attrs& attrs, const char* op) {
   if (window.size() != 2) throw InvalidArgument(std::string("[") + op + "] window needs 2 values (height, width)");
   Attrs with_strides = attrs;
   if (!with_strides.has("strides")) with_strides.set("strides", window);
-  const Window2D w = window_2d(x[1], x[2], window[0], window[1], with_strides, op, false);
+  const Window2D w = window_of_operands("input " + x.str() + ", window " + Shape(window).str(), x[1], x[2], window[0],
+                                        window[1], with_strides, op, false);
   // A window lying wholly in the padding would have nothing to pool.
   if (std::max(w.pad_top, w.pad_bottom) >= w.k_h || std::max(w.pad_left, w.pad_right) >= w.k_w) {
     throw InvalidArgument(std::string("[") + op + "] padding must be smaller than the window");
@@ -112,9 +123,8 @@ Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs&
                      std::to_string(g.c_in) + " channels, filter " + filter.str() + " expects " +
                      std::to_string(filter[2] * g.groups) + (g.groups > 1 ? " (" + std::to_string(filter[2]) + " x " + std::to_string(g.groups) + " groups)" : ""));
   }
-  g.win = window_2d(x[1], x[2], filter[0], filter[1], attrs, op, true);
+  g.win = window_of_operands("input " + x.str() + ", filter " + filter.str(), x[1], x[2], filter[0], filter[1], attrs,
+                             op, true);
   return g;
 }
-
-
 }  // namespace loom::ops

@@ -19,9 +19,8 @@ void check_channels(const OpCall& call, const Tensor& x, size_t first, size_t la
   const Shape c{x.shape().back()};
   for (size_t i = first; i <= last; ++i) {
     if (call.inputs[i].shape() != c) {
-      throw ShapeError(ops::op_prefix(call) + "input " + std::to_string(i) + " has shape " +
-                       call.inputs[i].shape().str() + ", expected " + c.str() + " (one value per channel of " +
-                       x.shape().str() + ")");
+      throw ShapeError(ops::op_prefix(call) + ops::input_with_shape(call, i) + " must have shape " + c.str() +
+                       " (one value per channel of " + ops::input_with_shape(call, 0) + ")");
     }
   }
   ops::require_same_dtype(call);

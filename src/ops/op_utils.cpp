@@ -4,12 +4,50 @@
 
 namespace loom::ops {
 
+std::string input_name(const OpCall& call, size_t i) {
+  const std::string& name = call.op.input(i).name;
+  return call.op.max_inputs < 0 ? name + "[" + std::to_string(i) + "]" : name;
+}
+
+std::string input_with_shape(const OpCall& call, size_t i) {
+  return input_name(call, i) + " " + call.inputs[i].shape().str();
+}
+
+Shape broadcast_inputs(const OpCall& call, std::vector<size_t> which) {
+  if (which.empty()) {
+    for (size_t i = 0; i < call.inputs.size(); ++i) which.push_back(i);
+  }
+  size_t rank = 0;
+  for (size_t i : which) rank = std::max(rank, call.inputs[i].shape().size());
+  Shape out = Shape::filled(rank, 1);
+  for (size_t axis = 0; axis < rank; ++axis) {
+    std::string sizes;  // "3 vs 4" for the axis that fails
+    bool clash = false;
+    for (size_t i : which) {
+      const Shape& s = call.inputs[i].shape();
+      const int64_t d = axis < rank - s.size() ? 1 : s[axis - (rank - s.size())];
+      sizes += (sizes.empty() ? "" : " vs ") + std::to_string(d);
+      if (d == 1) continue;
+      clash = clash || (out[axis] != 1 && out[axis] != d);
+      out[axis] = d;
+    }
+    if (!clash) continue;
+    std::string operands;
+    for (size_t k = 0; k < which.size(); ++k) {
+      operands += (k == 0 ? "" : k + 1 == which.size() ? " and " : ", ") + input_with_shape(call, which[k]);
+    }
+    throw ShapeError(op_prefix(call) + operands + " are not broadcastable (axis " + std::to_string(axis) + ": " +
+                     sizes + ")");
+  }
+  return out;
+}
+
 void require_same_dtype(const OpCall& call) {
   for (size_t i = 1; i < call.inputs.size(); ++i) {
     if (call.inputs[i].dtype() != call.inputs[0].dtype()) {
-      throw DTypeError(op_prefix(call) + "dtype mismatch: input 0 is " +
-                       dtype_name(call.inputs[0].dtype()) + ", input " + std::to_string(i) +
-                       " is " + dtype_name(call.inputs[i].dtype()) + " (cast one of them)");
+      throw DTypeError(op_prefix(call) + "dtype mismatch: " + input_name(call, 0) + " is " +
+                       dtype_name(call.inputs[0].dtype()) + ", " + input_name(call, i) + " is " +
+                       dtype_name(call.inputs[i].dtype()) + " (cast one of them)");
     }
   }
 }
@@ -17,8 +55,8 @@ void require_same_dtype(const OpCall& call) {
 void require_dtype_in(const OpCall& call, size_t input, DTypeMask allowed) {
   const DType d = call.inputs[input].dtype();
   if (!(allowed & (1u << static_cast<int>(d)))) {
-    throw DTypeError(op_prefix(call) + "input " + std::to_string(input) + " has dtype " +
-                     dtype_name(d) + " (expected " + mask_names(allowed) + ")");
+    throw DTypeError(op_prefix(call) + input_name(call, input) + " has dtype " + dtype_name(d) + " (expected " +
+                     mask_names(allowed) + ")");
   }
 }
 
@@ -26,22 +64,14 @@ std::vector<TensorMeta> infer_same_as_input(const OpCall& call) {
   return {TensorMeta{call.inputs[0].shape(), call.inputs[0].dtype()}};
 }
 
-static Shape broadcast_all(const OpCall& call) {
-  Shape shape = call.inputs[0].shape();
-  for (size_t i = 1; i < call.inputs.size(); ++i) {
-    shape = broadcast_shapes(shape, call.inputs[i].shape(), call.name());
-  }
-  return shape;
-}
-
 std::vector<TensorMeta> infer_broadcast_same_dtype(const OpCall& call) {
   require_same_dtype(call);
-  return {TensorMeta{broadcast_all(call), call.inputs[0].dtype()}};
+  return {TensorMeta{broadcast_inputs(call), call.inputs[0].dtype()}};
 }
 
 std::vector<TensorMeta> infer_broadcast_bool(const OpCall& call) {
   require_same_dtype(call);
-  return {TensorMeta{broadcast_all(call), DType::Bool}};
+  return {TensorMeta{broadcast_inputs(call), DType::Bool}};
 }
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {

@@ -11,6 +11,15 @@
 
 namespace loom::ops {
 
+// Input `i` as error messages name it: its name in the op's schema ("gamma"), indexed for
+// variadic inputs ("values[2]").
+std::string input_name(const OpCall& call, size_t i);
+// The same with its shape: "gamma (4,)".
+std::string input_with_shape(const OpCall& call, size_t i);
+// The broadcast shape of the inputs listed (all when empty); a ShapeError naming each of them
+// with its shape otherwise.
+Shape broadcast_inputs(const OpCall& call, std::vector<size_t> which = {});
+
 // Throws DTypeError unless all inputs share a dtype.
 void require_same_dtype(const OpCall& call);
 void require_dtype_in(const OpCall& call, size_t input, DTypeMask allowed);

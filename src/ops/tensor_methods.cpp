@@ -33,10 +33,11 @@ void Tensor::copy_to_host(void* dst, size_t nbytes) const {
 }
 
 void Tensor::copy_to_host_as(DType want, void* dst, size_t nbytes) const {
-  if (nbytes != static_cast<size_t>(numel()) * dtype_size(want)) {
+  if (nbytes != tensor_nbytes(shape(), want, "copy_to_host")) {
     throw InvalidArgument("[copy_to_host] buffer of " + std::to_string(nbytes) +
                           " bytes does not match " + std::to_string(numel()) + " " +
-                          dtype_name(want) + " elements of shape " + shape().str());
+                          dtype_name(want) + " elements of shape " + shape().str() + " (" +
+                          std::to_string(tensor_nbytes(shape(), want, "copy_to_host")) + " bytes)");
   }
   if (nbytes == 0) return;
   detail::RecordingPause pause;  // reading values is not part of any gradient

@@ -19,8 +19,9 @@ Shape resolve_reshape(const OpCall& call, const Shape& in, std::vector<int64_t> 
       infer_at = static_cast<int>(i);
     } else if (want[i] < 0) {
       throw ShapeError(prefix(call) + "invalid dimension " + std::to_string(want[i]));
-    } else {
-      known *= want[i];
+    } else if (__builtin_mul_overflow(known, want[i], &known)) {
+      throw ShapeError(prefix(call) + "cannot reshape " + in.str() + " into " + Shape(want).str() +
+                       ": its element count exceeds a 64-bit count");
     }
   }
   const int64_t total = in.numel();
@@ -42,7 +43,7 @@ std::vector<Tensor> forward_reshape(const OpCall& call) {
   const Tensor& x = call.inputs[0];
   Shape shape = resolve_reshape(call, x.shape(), call.attrs.get_ints("shape", call.name()));
   const Tensor base = x.is_contiguous() ? x : identity(x);
-  return {make_view(base, shape, contiguous_strides(shape), base.offset())};
+  return {make_view(base, shape, contiguous_strides(shape), base.offset(), call.name())};
 }
 
 std::vector<Tensor> grad_to_input_shape(const GradCall& g) {
@@ -78,7 +79,7 @@ std::vector<Tensor> forward_transpose(const OpCall& call) {
     shape.push_back(x.shape()[static_cast<size_t>(p)]);
     strides.push_back(x.strides()[static_cast<size_t>(p)]);
   }
-  return {make_view(x, shape, strides, x.offset())};
+  return {make_view(x, shape, strides, x.offset(), call.name())};
 }
 
 std::vector<Tensor> grad_transpose(const GradCall& g) {
@@ -102,7 +103,7 @@ std::vector<Tensor> forward_expand_dims(const OpCall& call) {
   const size_t a = static_cast<size_t>(axis);
   shape.insert(a, 1);
   strides.insert(a, a < x.strides().size() ? x.strides()[a] * x.shape()[a] : 1);
-  return {make_view(x, shape, strides, x.offset())};
+  return {make_view(x, shape, strides, x.offset(), call.name())};
 }
 
 std::vector<Tensor> forward_squeeze(const OpCall& call) {
@@ -127,7 +128,7 @@ std::vector<Tensor> forward_squeeze(const OpCall& call) {
     shape.push_back(x.shape()[i]);
     strides.push_back(x.strides()[i]);
   }
-  return {make_view(x, shape, strides, x.offset())};
+  return {make_view(x, shape, strides, x.offset(), call.name())};
 }
 
 std::vector<Tensor> forward_broadcast_to(const OpCall& call) {
@@ -141,7 +142,7 @@ std::vector<Tensor> forward_broadcast_to(const OpCall& call) {
   for (int i = 0; i < x.rank(); ++i) {
     if (x.shape()[i] != 1) strides[static_cast<size_t>(i + lead)] = x.strides()[i];
   }
-  return {make_view(x, target, strides, x.offset())};
+  return {make_view(x, target, strides, x.offset(), call.name())};
 }
 
 std::vector<Tensor> grad_broadcast_to(const GradCall& g) {
@@ -220,7 +221,7 @@ Tensor sliced_view(const Tensor& x, const Attrs& attrs, const char* op) {
     shape.push_back(axes[i].count);
     strides.push_back(x.strides()[i] * axes[i].step);
   }
-  return make_view(x, shape, strides, offset);
+  return make_view(x, shape, strides, offset, op);
 }
 
 Tensor drop_shrunk(const Tensor& view, const Attrs& attrs, const char* op) {
@@ -231,7 +232,7 @@ Tensor drop_shrunk(const Tensor& view, const Attrs& attrs, const char* op) {
     shape.push_back(view.shape()[i]);
     strides.push_back(view.strides()[i]);
   }
-  return make_view(view, shape, strides, view.offset());
+  return make_view(view, shape, strides, view.offset(), op);
 }
 
 std::vector<Tensor> forward_slice(const OpCall& call) {

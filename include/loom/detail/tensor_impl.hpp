@@ -45,8 +45,10 @@ struct VariableInfo {
 // The state behind a Tensor handle. Views share `storage` with other impls.
 class LOOM_API TensorImpl : public detail::RefCounted {
  public:
+  // Checks the layout (ShapeError naming `op`): sizes as tensor_nbytes(), a non-negative
+  // offset and every addressable element inside `storage`, so no later size computation wraps.
   TensorImpl(Shape shape, Shape strides, int64_t offset, DType dtype,
-             detail::Ref<Storage> storage);
+             detail::Ref<Storage> storage, const char* op);
   ~TensorImpl();
 
   Shape shape;
