@@ -24,7 +24,8 @@ ctest --test-dir build-sanitize --output-on-failure --parallel "$(nproc)" --time
 # libFuzzer puts libstdc++ before the shared ASan runtime in the fuzzers' library list; preloading
 # the runtime puts it first again.
 asan_runtime=$("$CXX" -print-file-name=libclang_rt.asan-x86_64.so)
-for fuzzer in fuzz_npy fuzz_safetensors fuzz_idx fuzz_op_call; do
+for source in tests/fuzz/fuzz_*.cpp; do
+  fuzzer=$(basename "$source" .cpp)
   work=$(mktemp -d)  # new inputs land here; the committed corpus is read only
   echo "fuzzing $fuzzer for ${fuzz_seconds}s"
   log="build-sanitize/$fuzzer.log"

@@ -164,6 +164,34 @@ TEST(ModelFiles, UnknownTypesFutureVersionsAndOtherFilesAreClearErrors) {
   expect_error<InvalidArgument>([&] { load_model(dir / "wrong.loom"); }, "shape mismatch");
 }
 
+// A model file is untrusted input: a config that declares layers or inputs far larger than the
+// file's weights is refused before their memory is allocated; impossible shapes are errors.
+TEST(ModelFiles, ConfigsThatDeclareMoreThanTheFileBacksAreRefusedBeforeAllocating) {
+  TempDir dir;
+  auto model = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(2)}, Shape{3});
+  model->save(dir / "m.loom");
+  const NamedTensors raw = load_safetensors(dir / "m.loom");
+  auto rewrite = [&](const std::string& from, const std::string& to) {
+    NamedTensors edited = raw;
+    std::string& c = edited.metadata["model_config"];
+    c.replace(c.find(from), from.size(), to);
+    save_safetensors(dir / "edited.loom", edited);
+    return dir / "edited.loom";
+  };
+  // 2^28 units: a 3 x 2^28 float32 kernel (3 GiB) for a file of 32 bytes of weights.
+  expect_error<IOError>([&] { load_model(rewrite("\"units\":2", "\"units\":268435456")); },
+                        "declares a model larger than its 32 bytes of weights: building it would hold more than");
+  // A layer built for inputs of 2^20 x 2^20 values: its shape-inference probe alone is 4 TiB.
+  expect_error<IOError>([&] { load_model(rewrite("[-1,3]", "[-1,1048576,1048576]")); },
+                        "declares a model larger than its 32 bytes of weights");
+  expect_error<ShapeError>([&] { load_model(rewrite("[-1,3]", "[-1,4611686018427387904,8]")); },
+                           "more elements than fit in a 64-bit count");
+  expect_error<InvalidArgument>([&] { load_model(rewrite("\"units\":2", "\"units\":-2")); }, "units");
+  // The budget ends with the load: the process allocates as before.
+  EXPECT_EQ(zeros({size_t{1} << 20}).numel(), int64_t{1} << 20);
+  EXPECT_EQ(load_model(dir / "m.loom")->weights().size(), 2u);
+}
+
 // A run stopped after epoch 2 and resumed from its checkpoint in a fresh model ends with the
 // weights of an uninterrupted run: weights, Adam's slots and step, the shuffling order, the
 // dropout masks and batch-norm statistics all continue where they were.

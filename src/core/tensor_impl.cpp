@@ -1,6 +1,7 @@
 #include <atomic>
 #include <string>
 
+#include "core/allocation_budget.hpp"
 #include "core/fault_hooks.hpp"
 #include "loom/backend/backend.hpp"
 #include "loom/detail/tensor_impl.hpp"
@@ -43,7 +44,13 @@ void check_layout(const Shape& shape, const Shape& strides, int64_t offset, DTyp
 Storage::Storage(size_t nbytes, Device device, const char* op) : nbytes_(nbytes), device_(device) {
   allocator_ = &backend_for(device, op).allocator(device.index);
   detail::check_injected_allocation_failure(device, nbytes, op);
-  data_ = allocator_->allocate(nbytes, op);
+  budget_token_ = detail::charge_to_budget(nbytes);
+  try {
+    data_ = allocator_->allocate(nbytes, op);
+  } catch (...) {
+    detail::release_from_budget(budget_token_, nbytes);
+    throw;
+  }
 }
 
 Storage::Storage(void* data, size_t nbytes, Device device, void (*deleter)(void*, void*),
@@ -51,6 +58,7 @@ Storage::Storage(void* data, size_t nbytes, Device device, void (*deleter)(void*
     : data_(data), nbytes_(nbytes), device_(device), deleter_(deleter), deleter_user_(user) {}
 
 Storage::~Storage() {
+  detail::release_from_budget(budget_token_, nbytes_);
   if (deleter_) {
     deleter_(data_, deleter_user_);
   } else if (allocator_) {

@@ -198,7 +198,7 @@ Functional::Functional(std::vector<SymbolicTensor> inputs, std::vector<SymbolicT
     if (layer.get() == this) fail("a model cannot contain itself");
     if (!dynamic_cast<const InputLayer*>(layer.get())) track_layer(layer);
   }
-  build_for(Shape{});  // marks the model built: its layers hold the weights
+  build_for(inputs_[0].shape());  // marks the model built: its layers hold the weights
 }
 
 std::vector<LayerPtr> Functional::layers() const {

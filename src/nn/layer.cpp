@@ -42,7 +42,9 @@ Shape Layer::compute_output_shape(const Shape& input_shape) {
   // Generic: run the layer on zeros of that shape (batch 1 where unknown) without recording.
   Shape probe = input_shape;
   if (!probe.empty() && probe[0] < 0) probe[0] = 1;
-  return (*this)(zeros(probe), false).shape();
+  Shape out = (*this)(zeros(probe), false).shape();
+  if (!input_shape.empty() && input_shape[0] < 0 && !out.empty()) out[0] = -1;  // still any batch size
+  return out;
 }
 
 void Layer::build_for(const Shape& input_shape) {

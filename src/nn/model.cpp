@@ -331,7 +331,7 @@ Sequential::Sequential(std::vector<LayerPtr> layers, const Shape& input_shape, s
   for (int64_t d : input_shape) s.push_back(d);
   declared_input_ = s;
   for (LayerPtr& l : layers) add(std::move(l));
-  build_for(Shape{});  // marks this model built; its layers hold the weights
+  build_for(s);  // marks this model built; its layers hold the weights
 }
 
 // With a declared input shape, a layer is built as it is added (Keras' Sequential after Input).

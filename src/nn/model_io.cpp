@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/allocation_budget.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/io.hpp"
@@ -19,6 +20,9 @@ namespace {
 
 constexpr const char* kModelPrefix = "model/";
 constexpr const char* kOptimizerPrefix = "optimizer/";
+// What building a loaded model may hold beyond its weights: shape-inference probes of one
+// example (a 512x512x64 float32 activation is 64 MiB).
+constexpr size_t kBuildAllowance = size_t{256} << 20;
 
 std::string list(const std::vector<std::string>& names) {
   std::string s;
@@ -113,7 +117,18 @@ ModelPtr load_model(const std::string& path, bool compile) {
     throw IOError("[load_model] '" + path + "' is not a loom model file (Model::save writes them; weights alone load "
                   "with load_weights)");
   }
-  ModelPtr model = internal::model_from_config_json(config->second, compile, path);
+  // The file is untrusted: its config may declare layers of any size. Building may hold what the
+  // file's weights back (twice: initial values and temporaries) plus a fixed allowance for the
+  // batch-of-one probes that infer shapes; more is refused before it is allocated.
+  size_t weight_bytes = 0;
+  for (const auto& [name, t] : in.tensors) weight_bytes += t.nbytes();
+  ModelPtr model;
+  {
+    detail::AllocationBudget budget(2 * weight_bytes + kBuildAllowance,
+                                    "[load_model] '" + path + "' declares a model larger than its " +
+                                        std::to_string(weight_bytes) + " bytes of weights");
+    model = internal::model_from_config_json(config->second, compile, path);
+  }
   if (!model->weights().empty() || !in.tensors.empty()) assign_weights(*model, in.tensors, true, path, "load_model");
   return model;
 }

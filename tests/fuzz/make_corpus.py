@@ -60,6 +60,65 @@ write("fuzz_safetensors", "mixed", safetensors({
 write("fuzz_safetensors", "empty", safetensors({}))
 
 
+# Whole-model files: safetensors with the model's JSON config in the metadata (Model::save).
+SEQUENTIAL_CNN = {"compile": {"loss": {"config": {"from_logits": False}, "name": "sparse_categorical_crossentropy"},
+                              "metrics": ["accuracy"],
+                              "optimizer": {"config": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07, "learning_rate": 0.001},
+                                            "name": "adam"}},
+                  "format_version": 1,
+                  "model": {"class_name": "Sequential", "config": {"input_shape": [6, 6, 1], "name": "sequential"}, "layers": [
+                      {"build_input_shape": [-1, 6, 6, 1], "class_name": "Conv2D", "config": {
+                          "activation": "relu", "bias_initializer": "zeros", "dilation_rate": [1, 1], "filters": 2, "groups": 1,
+                          "kernel_initializer": "glorot_uniform", "kernel_size": [3, 3], "name": "conv2d", "padding": "valid",
+                          "strides": [1, 1], "use_bias": True}},
+                      {"build_input_shape": [-1, 4, 4, 2], "class_name": "BatchNormalization", "config": {
+                          "center": True, "epsilon": 0.001, "momentum": 0.99, "name": "batch_normalization", "scale": True}},
+                      {"build_input_shape": [-1, 4, 4, 2], "class_name": "MaxPool2D", "config": {
+                          "name": "max_pooling2d", "padding": "valid", "pool_size": [2, 2], "strides": [2, 2]}},
+                      {"build_input_shape": [-1, 2, 2, 2], "class_name": "Flatten", "config": {"name": "flatten"}},
+                      {"build_input_shape": [-1, 8], "class_name": "Dropout", "config": {"name": "dropout", "rate": 0.5, "seed": 7}},
+                      {"build_input_shape": [-1, 8], "class_name": "Dense", "config": {
+                          "activation": "softmax", "bias_initializer": "zeros", "kernel_initializer": "glorot_uniform",
+                          "name": "dense", "units": 3, "use_bias": True}}]}}
+SEQUENTIAL_CNN_WEIGHTS = {"0/kernel": (3, 3, 1, 2), "0/bias": (2,), "1/gamma": (2,), "1/beta": (2,), "1/moving_mean": (2,),
+                          "1/moving_variance": (2,), "5/kernel": (8, 3), "5/bias": (3,)}
+
+
+def dense_config(name, units, activation="linear"):
+    return {"activation": activation, "bias_initializer": "zeros", "kernel_initializer": "glorot_uniform", "name": name,
+            "units": units, "use_bias": True}
+
+
+FUNCTIONAL_BRANCHES = {"compile": None, "format_version": 1, "model": {
+    "class_name": "Functional", "config": {"name": "functional"}, "inputs": [0], "outputs": [[5, 0]],
+    "layers": [
+        {"class_name": "InputLayer", "config": {"dtype": {"dtype": "float32"}, "name": "input", "shape": [4]}},
+        {"build_input_shape": [-1, 4], "class_name": "Dense", "config": dense_config("dense_1", 3, "relu")},
+        {"build_input_shape": [-1, 4], "class_name": "Dense", "config": dense_config("dense_2", 3)},
+        {"class_name": "Add", "config": {"name": "add"}},
+        {"class_name": "Concatenate", "config": {"axis": -1, "name": "concatenate"}},
+        {"build_input_shape": [-1, 6], "class_name": "Dense", "config": dense_config("dense_3", 2)}],
+    "nodes": [{"inputs": [], "layer": 0, "list_call": False}, {"inputs": [[0, 0]], "layer": 1, "list_call": False},
+              {"inputs": [[0, 0]], "layer": 2, "list_call": False}, {"inputs": [[1, 0], [2, 0]], "layer": 3, "list_call": True},
+              {"inputs": [[3, 0], [1, 0]], "layer": 4, "list_call": True}, {"inputs": [[4, 0]], "layer": 5, "list_call": False}]}}
+FUNCTIONAL_BRANCHES_WEIGHTS = {"0/kernel": (4, 3), "0/bias": (3,), "1/kernel": (4, 3), "1/bias": (3,), "4/kernel": (6, 2),
+                               "4/bias": (2,)}
+
+
+def model_file(config, weights):
+    tensors = {}
+    for i, (name, shape) in enumerate(sorted(weights.items())):
+        count = 1
+        for d in shape:
+            count *= d
+        tensors[name] = ("F32", shape, struct.pack("<%df" % count, *[0.1 * ((i + k) % 5) for k in range(count)]))
+    return safetensors(tensors, {"format": "loom-model", "version": "1", "model_config": json.dumps(config)})
+
+
+write("fuzz_model_file", "sequential_cnn", model_file(SEQUENTIAL_CNN, SEQUENTIAL_CNN_WEIGHTS))
+write("fuzz_model_file", "functional_branches", model_file(FUNCTIONAL_BRANCHES, FUNCTIONAL_BRANCHES_WEIGHTS))
+
+
 def idx(type_code, dims, payload):
     return bytes([0, 0, type_code, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
 

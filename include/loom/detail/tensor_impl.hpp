@@ -35,6 +35,7 @@ class LOOM_API Storage : public detail::RefCounted {
   Allocator* allocator_ = nullptr;
   void (*deleter_)(void*, void*) = nullptr;
   void* deleter_user_ = nullptr;
+  uint64_t budget_token_ = 0;  // the allocation budget charged for it, if any
 };
 
 struct VariableInfo {
