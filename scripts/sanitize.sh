@@ -2,10 +2,12 @@
 # The reliability lane: the whole test suite built with clang under AddressSanitizer,
 # UndefinedBehaviorSanitizer and LeakSanitizer, then each libFuzzer fuzzer for a bounded time on
 # the committed corpus. Installs what is missing (clang, its sanitizer runtimes), builds in
-# build-sanitize/. Usage: scripts/sanitize.sh [seconds-per-fuzzer (default 60)]
+# build-sanitize/. Then the soak test: random models and op sequences through the C ABI from 4
+# threads. Usage: scripts/sanitize.sh [seconds-per-fuzzer (default 60)] [soak seconds (default 60)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds=${1:-60}
+soak_seconds=${2:-60}
 scripts/install_deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
 export CC=clang-14 CXX=clang++-14
 cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOM_SANITIZE=address,undefined \
@@ -38,4 +40,6 @@ for source in tests/fuzz/fuzz_*.cpp; do
   rm -rf "$work"
   [ "$rc" -eq 0 ] || { echo "$fuzzer found a failure (artifact in build-sanitize/)"; exit 1; }
 done
-echo "sanitizers and fuzzers: ok"
+echo "soak test for ${soak_seconds}s"
+build-sanitize/tests/loom_soak "$soak_seconds" 4
+echo "sanitizers, fuzzers and soak: ok"
