@@ -49,6 +49,17 @@ TEST(FuzzFindings, ClipBoundsOutsideTheDtypeSaturate) {
   EXPECT_EQ(clip(constant({1.5f}), -1e300, 1e300).item<float>(), 1.5f);
 }
 
+TEST(FuzzFindings, Conv2DLayerOptionsAreCheckedWhenTheLayerIsMade) {
+  nn::Conv2DLayerOptions o;
+  o.groups = 0;  // a model file's config divided the input channels by it
+  expect_error<InvalidArgument>([&] { nn::Conv2D(4, {3}, o); }, "groups (0) must be >= 1 and divide filters (4)");
+  o.groups = 3;
+  expect_error<InvalidArgument>([&] { nn::Conv2D(4, {3}, o); }, "groups (3)");
+  expect_error<InvalidArgument>([] { nn::Conv2D(4, {0, 3}); }, "kernel size (0, 3) must be at least 1x1");
+  const std::string regression = std::string(LOOM_GOLDEN_DIR) + "/../fuzz/regressions/fuzz_model_file/conv2d_groups_zero";
+  expect_error<InvalidArgument>([&] { nn::load_model(regression); }, "groups (0)");
+}
+
 TEST(FuzzFindings, ShapesWhoseSizeOverflowsAreErrors) {
   expect_error<ShapeError>([] { zeros({int64_t{1} << 40, int64_t{1} << 40}); }, "more elements than fit");
   expect_error<ShapeError>([] { zeros({0, int64_t{1} << 40, int64_t{1} << 40}); }, "more elements than fit");

@@ -36,6 +36,10 @@ Conv2D::Conv2D(int64_t filters, std::vector<int64_t> kernel_size, Conv2DLayerOpt
     : Layer("conv2d", options.name), filters_(filters), kernel_size_(std::move(kernel_size)), options_(std::move(options)) {
   if (kernel_size_.size() == 1) kernel_size_.push_back(kernel_size_[0]);
   if (filters <= 0 || kernel_size_.size() != 2) fail("needs filters > 0 and a kernel size of 1 or 2 values");
+  if (kernel_size_[0] < 1 || kernel_size_[1] < 1) fail("kernel size " + Shape(kernel_size_).str() + " must be at least 1x1");
+  if (options_.groups < 1 || filters % options_.groups != 0) {
+    fail("groups (" + std::to_string(options_.groups) + ") must be >= 1 and divide filters (" + std::to_string(filters) + ")");
+  }
   activation(zeros({1}), options_.activation);
 }
 
