@@ -2,7 +2,7 @@
 // per-epoch test accuracy, then saves the weights.
 //   fashion_mnist --data DIR --model {mlp,lenet,bn-lenet,vgg-small,nin-small,googlenet,resnet} --epochs N
 //                 --batch-size B --optimizer {sgd,adam} --lr X --threads T [--json FILE]
-//                 [--save PATH] [--limit N]
+//                 [--save PATH] [--limit N] [--policy float32|mixed_bfloat16|mixed_float16]
 #include <loom/loom.hpp>
 #include <loom/nn.hpp>
 #include <loom/nn/functional.hpp>
@@ -32,13 +32,14 @@ struct Args {
   std::string json, save = "runs/fashion_mnist.loom";  // runs/ is gitignored
   int64_t limit = 0;  // use only the first N training examples (0: all)
   uint64_t seed = 42;
+  std::string policy = "float32";  // a Keras dtype policy: mixed_bfloat16 computes in bfloat16
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "fashion_mnist: %s\nusage: fashion_mnist [--data DIR] [--model mlp|lenet|bn-lenet|vgg-small|nin-small|googlenet|resnet]\n"
                "       [--epochs N] [--batch-size B] [--optimizer sgd|adam] [--lr X] [--threads T] [--json FILE]\n"
-               "       [--save PATH] [--limit N] [--seed S]\n",
+               "       [--save PATH] [--limit N] [--seed S] [--policy float32|mixed_bfloat16|mixed_float16]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -61,9 +62,12 @@ Args parse(int argc, char** argv) {
       else if (flag == "--save") a.save = v;
       else if (flag == "--limit") a.limit = std::stoll(v);
       else if (flag == "--seed") a.seed = std::stoull(v);
+      else if (flag == "--policy") a.policy = Policy(v).name();
       else usage("unknown option " + flag);
     } catch (const std::logic_error&) {
       usage("bad value '" + v + "' for " + flag);
+    } catch (const loom::Error& e) {
+      usage(e.what());
     }
   }
   if (a.epochs < 1 || a.batch_size < 1) usage("epochs and batch size must be positive");
@@ -181,10 +185,11 @@ int main(int argc, char** argv) {
       x_train = x_train[{Slice(None, args.limit)}].contiguous();
       y_train = y_train[{Slice(None, args.limit)}].contiguous();
     }
-    std::printf("Fashion-MNIST: %lld training, %lld test images; model %s, %s, %d threads\n",
+    std::printf("Fashion-MNIST: %lld training, %lld test images; model %s, %s, %d threads, policy %s\n",
                 static_cast<long long>(x_train.dim(0)), static_cast<long long>(x_test.dim(0)), args.model.c_str(),
-                args.optimizer.c_str(), get_num_threads());
+                args.optimizer.c_str(), get_num_threads(), args.policy.c_str());
 
+    set_global_policy(args.policy);  // before the layers are made: each takes the policy then
     auto model = build(args.model);
     const double lr = args.lr > 0 ? args.lr : (args.optimizer == "sgd" ? 0.05 : 0.002);
     // The learning rate follows a cosine from lr down to 1% over the run: late epochs settle.
@@ -195,7 +200,7 @@ int main(int argc, char** argv) {
     model->compile(opt, SparseCategoricalCrossentropy(true), {SparseCategoricalAccuracy()});
 
     nlohmann::json report = {{"model", args.model}, {"optimizer", args.optimizer}, {"lr", lr}, {"batch_size", args.batch_size},
-                             {"threads", get_num_threads()}, {"train_examples", x_train.dim(0)}};
+                             {"threads", get_num_threads()}, {"train_examples", x_train.dim(0)}, {"policy", args.policy}};
     auto epoch_start = std::chrono::steady_clock::now();
     const auto start = epoch_start;
     auto per_epoch = std::make_shared<LambdaCallback>();

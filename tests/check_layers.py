@@ -29,7 +29,7 @@ RANK = {
 PUBLIC_COMPONENT = {
     "backend/kernel.hpp": "ops", "backend/geometry.hpp": "ops",
     "tape.hpp": "autograd", "variable.hpp": "autograd",
-    "ops.hpp": "ops", "creation.hpp": "ops", "nn_ops.hpp": "ops", "op_schema.hpp": "ops",
+    "ops.hpp": "ops", "creation.hpp": "ops", "autocast.hpp": "ops", "nn_ops.hpp": "ops", "op_schema.hpp": "ops",
     "io.hpp": "io", "data.hpp": "data", "loom.hpp": "api", "nn.hpp": "api",
 }
 

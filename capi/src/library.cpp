@@ -6,6 +6,7 @@
 #include "handles.hpp"
 #include "loom/creation.hpp"
 #include "loom/device.hpp"
+#include "loom/nn/policy.hpp"
 #include "loom/threads.hpp"
 #include "loom/version.hpp"
 
@@ -66,6 +67,14 @@ LOOM_CAPI int32_t loom_get_num_threads(void) { return loom::get_num_threads(); }
 
 LOOM_CAPI loom_status loom_set_seed(uint64_t seed) {
   return guarded("loom_set_seed", [&] { loom::set_seed(seed); });
+}
+
+LOOM_CAPI loom_status loom_set_global_policy(const char* policy) {
+  return guarded("loom_set_global_policy", [&] { loom::nn::set_global_policy(string_arg(policy, "policy")); });
+}
+
+LOOM_CAPI loom_status loom_global_policy(char* buffer, size_t capacity) {
+  return guarded("loom_global_policy", [&] { copy_out(loom::nn::global_policy().name(), buffer, capacity); });
 }
 
 LOOM_CAPI loom_status loom_device_count(const char* device_type, int32_t* out) {

@@ -397,6 +397,10 @@ LOOM_CAPI loom_status loom_optimizer_new(const char* name, const loom_attrs* att
 
 LOOM_CAPI void loom_optimizer_release(loom_optimizer* optimizer) { release_handle(optimizer, "loom_optimizer_release"); }
 
+LOOM_CAPI loom_status loom_optimizer_loss_scale(const loom_optimizer* optimizer, double* out) {
+  return guarded("loom_optimizer_loss_scale", [&] { value_out(out, "out") = live(optimizer, "optimizer").value->loss_scale(); });
+}
+
 LOOM_CAPI loom_status loom_optimizer_apply_gradients(loom_optimizer* optimizer, const loom_tensor* const* grads,
                                                      loom_variable* const* variables, int32_t count) {
   return guarded("loom_optimizer_apply_gradients", [&] {

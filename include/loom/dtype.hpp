@@ -45,6 +45,8 @@ constexpr size_t dtype_size(DType d) {
 constexpr bool is_floating(DType d) {
   return d == DType::Float32 || d == DType::Float64 || d == DType::Float16 || d == DType::BFloat16;
 }
+/// Whether the dtype is a 16-bit floating type (float16, bfloat16).
+constexpr bool is_half(DType d) { return d == DType::Float16 || d == DType::BFloat16; }
 /// Whether the dtype is an integer type (int32, int64, uint8; not bool).
 constexpr bool is_integral(DType d) {
   return d == DType::Int32 || d == DType::Int64 || d == DType::UInt8;

@@ -1,6 +1,7 @@
 #pragma once
 // The whole C++ API of loom.
 #include "loom/attrs.hpp"
+#include "loom/autocast.hpp"
 #include "loom/creation.hpp"
 #include "loom/device.hpp"
 #include "loom/dtype.hpp"

@@ -11,4 +11,5 @@
 #include "loom/nn/metrics.hpp"
 #include "loom/nn/model.hpp"
 #include "loom/nn/optimizers.hpp"
+#include "loom/nn/policy.hpp"
 #include "loom/nn/regularizers.hpp"

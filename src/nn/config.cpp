@@ -194,7 +194,18 @@ CustomTypes& custom_types() {
 }
 }  // namespace
 
-LayerPtr layer_from_config(const std::string& type, const Attrs& config) {
+LayerPtr layer_from_config(const std::string& type, const Attrs& config_in) {
+  // Every type takes "dtype": its dtype policy ("mixed_bfloat16", ...), as Keras layers do.
+  const AttrValue* policy_name = config_in.find("dtype");
+  if (policy_name && std::holds_alternative<std::string>(*policy_name)) {
+    Attrs config;
+    for (const auto& [key, value] : config_in.items()) {
+      if (key != "dtype") config.set(key, value);
+    }
+    const PolicyScope scope(Policy(std::get<std::string>(*policy_name)));
+    return layer_from_config(type, config);
+  }
+  const Attrs& config = config_in;
   const auto& types = layer_types();
   const auto it = types.find(type);
   if (it != types.end()) return it->second.make(ConfigReader(config, "layer_from_config(" + type + ")", it->second.arguments));
@@ -234,9 +245,10 @@ std::vector<std::string> registered_layer_types() {
 
 OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config) {
   const std::string ctx = "optimizer_from_config(" + name + ")";
-  const std::vector<std::string> common = {"learning_rate", "clipnorm",    "clipvalue", "global_clipnorm", "schedule",
-                                           "decay_steps",   "decay_rate",  "staircase", "alpha",
-                                           "boundaries",    "values"};
+  const std::vector<std::string> common = {"learning_rate", "clipnorm",   "clipvalue",  "global_clipnorm",
+                                           "schedule",      "decay_steps", "decay_rate", "staircase",
+                                           "alpha",         "boundaries",  "values",     "loss_scale",
+                                           "dynamic_loss_scale", "dynamic_growth_steps"};
   auto with = [&](std::vector<std::string> extra) {
     extra.insert(extra.end(), common.begin(), common.end());
     return extra;
@@ -248,6 +260,9 @@ OptimizerPtr optimizer_from_config(const std::string& name, const Attrs& config)
     o.clipvalue = r.real("clipvalue", 0.0);
     o.global_clipnorm = r.real("global_clipnorm", 0.0);
     o.schedule = schedule_from_config(r);
+    o.loss_scale = r.real("loss_scale", 0.0);
+    o.dynamic_loss_scale = r.flag("dynamic_loss_scale", true);
+    o.dynamic_growth_steps = r.integer("dynamic_growth_steps", 2000);
     return o;
   };
   if (name == "sgd") {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "loom/autocast.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
@@ -21,9 +22,17 @@ std::string unique_name(const std::string& kind) {
   return n == 0 ? kind : kind + "_" + std::to_string(n);
 }
 
+// Floating inputs go to the compute dtype where a 16-bit type is involved (a float64 input of a
+// float32 layer stays float64).
+Tensor to_compute_dtype(const Tensor& x, DType compute) {
+  if (!is_floating(x.dtype()) || x.dtype() == compute || (!is_half(compute) && !is_half(x.dtype()))) return x;
+  return cast(x, compute);
+}
+
 }  // namespace
 
-Layer::Layer(std::string kind, std::string name) : name_(name.empty() ? unique_name(kind) : std::move(name)) {}
+Layer::Layer(std::string kind, std::string name)
+    : name_(name.empty() ? unique_name(kind) : std::move(name)), policy_(global_policy()) {}
 Layer::~Layer() = default;
 
 void Layer::fail(const std::string& what) const { throw InvalidArgument("[" + name_ + "] " + what); }
@@ -54,8 +63,16 @@ void Layer::build_for(const Shape& input_shape) {
   built_ = true;
 }
 
-Tensor Layer::operator()(const Tensor& x, bool training) {
-  if (!x.defined()) fail("the input is an empty tensor handle");
+void Layer::set_dtype_policy(const Policy& policy) {
+  if (!weights_.empty() && policy.variable_dtype() != policy_.variable_dtype()) {
+    fail("cannot take dtype policy '" + policy.name() + "': its weights exist as " + dtype_name(policy_.variable_dtype()));
+  }
+  policy_ = policy;
+}
+
+Tensor Layer::operator()(const Tensor& x_in, bool training) {
+  if (!x_in.defined()) fail("the input is an empty tensor handle");
+  const Tensor x = to_compute_dtype(x_in, policy_.compute_dtype());
   if (!built_) {
     Shape s = x.shape();
     if (!s.empty()) s[0] = -1;  // the batch size is not part of what was built
@@ -66,10 +83,13 @@ Tensor Layer::operator()(const Tensor& x, bool training) {
   // Only written when non-empty: inference calls then leave the layer untouched, so that
   // predict can run on one built model from several threads.
   if (!call_losses_.empty()) call_losses_.clear();
+  const AutocastScope autocast(policy_.compute_dtype());
   return call(x, training);
 }
 
-Tensor Layer::operator()(const std::vector<Tensor>& xs, bool training) {
+Tensor Layer::operator()(const std::vector<Tensor>& xs_in, bool training) {
+  std::vector<Tensor> xs;
+  for (const Tensor& x : xs_in) xs.push_back(x.defined() ? to_compute_dtype(x, policy_.compute_dtype()) : x);
   if (!built_) {
     std::vector<Shape> shapes;
     for (const Tensor& x : xs) shapes.push_back(x.shape());
@@ -77,6 +97,7 @@ Tensor Layer::operator()(const std::vector<Tensor>& xs, bool training) {
     built_ = true;
   }
   if (!call_losses_.empty()) call_losses_.clear();
+  const AutocastScope autocast(policy_.compute_dtype());
   return call(xs, training);
 }
 
@@ -89,6 +110,7 @@ std::vector<Tensor> Layer::call_outputs(const std::vector<Tensor>& inputs, bool 
 Variable Layer::add_weight(const std::string& name, const Shape& shape, InitializerPtr initializer,
                            RegularizerPtr regularizer, bool trainable, DType dtype) {
   if (!initializer) initializer = GlorotUniform();
+  if (dtype == DType::Float32) dtype = policy_.variable_dtype();
   for (const Weight& w : weights_) {
     if (w.variable.name() == name_ + "/" + name) fail("a weight named '" + name + "' already exists");
   }

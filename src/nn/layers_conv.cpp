@@ -1,4 +1,5 @@
 // Conv2D, pooling and BatchNormalization layers.
+#include "loom/autocast.hpp"
 #include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/nn/layers.hpp"
@@ -117,8 +118,10 @@ Tensor BatchNormalization::call(const Tensor& x, bool training) {
   const double count = static_cast<double>(x.numel() / x.shape().back());
   const double m = options_.momentum;
   NoGradGuard no_grad;  // the moving statistics are not part of any gradient
-  const Tensor unbiased = r.batch_variance * (count > 1 ? count / (count - 1) : 1.0);
-  moving_mean_.assign(moving_mean_ * m + r.batch_mean * (1 - m));
+  const NoAutocast in_variable_dtype;  // updated in their own dtype under mixed precision
+  const DType stats = moving_mean_.dtype();
+  const Tensor unbiased = cast(r.batch_variance, stats) * (count > 1 ? count / (count - 1) : 1.0);
+  moving_mean_.assign(moving_mean_ * m + cast(r.batch_mean, stats) * (1 - m));
   moving_variance_.assign(moving_variance_ * m + unbiased * (1 - m));
   return r.y;
 }

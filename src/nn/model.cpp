@@ -63,6 +63,14 @@ std::string log_key(const std::vector<std::string>& outputs, size_t i, const std
   return outputs.size() == 1 ? name : outputs[i] + "_" + name;
 }
 
+// Losses and metrics see 16-bit predictions (mixed precision) in float32.
+Batch in_float32(Batch predictions) {
+  for (Tensor& p : predictions) {
+    if (is_half(p.dtype())) p = cast(p, DType::Float32);
+  }
+  return predictions;
+}
+
 }  // namespace
 
 int History::epochs_run() const {
@@ -75,6 +83,8 @@ Model::~Model() = default;
 
 void Model::compile(OptimizerPtr optimizer, LossPtr loss, std::vector<MetricPtr> metrics) {
   if (!optimizer || !loss) fail("compile needs an optimizer and a loss");
+  // float16 gradients underflow without it (Keras wraps the optimizer the same way).
+  if (dtype_policy().compute_dtype() == DType::Float16 && !optimizer->scales_losses()) optimizer->set_loss_scaling(32768);
   optimizer_ = std::move(optimizer);
   loss_ = std::move(loss);
   metrics_ = std::move(metrics);
@@ -129,7 +139,7 @@ Model::StepResult Model::step(const Batch& x, const Batch& y) {
   for (const Variable& v : frozen) before.push_back(v.read_value());
   try {
     GradientTape tape;
-    const Batch y_pred = call_outputs(x, x.size() > 1, true);
+    const Batch y_pred = in_float32(call_outputs(x, x.size() > 1, true));
     if (y_pred.size() != y.size()) {
       fail("has " + std::to_string(y_pred.size()) + " output(s), but y holds " + std::to_string(y.size()) + " tensor(s)");
     }
@@ -143,7 +153,10 @@ Model::StepResult Model::step(const Batch& x, const Batch& y) {
     }
     for (const Tensor& penalty : losses()) loss = loss + cast(penalty, loss.dtype());
     const std::vector<Variable> vars = trainable_weights();
-    const std::vector<Tensor> grads = tape.gradient(loss, std::vector<Tensor>(vars.begin(), vars.end()));
+    // With loss scaling (float16) the gradients are of the scaled loss; the optimizer unscales.
+    const double scale = optimizer_->loss_scale();
+    const std::vector<Tensor> grads =
+        tape.gradient(scale == 1.0 ? loss : loss * scale, std::vector<Tensor>(vars.begin(), vars.end()));
     tape.stop();
     r.loss = loss.item<double>();
     NoGradGuard no_grad;
@@ -260,7 +273,7 @@ Logs Model::evaluate(const Batch& x, const Batch& y, int64_t batch_size, int ver
   for (int64_t b = 0; b < n; b += batch_size) {
     const int64_t e = std::min(n, b + batch_size);
     const Batch xb = slice_rows(x, b, e), yb = slice_rows(y, b, e);
-    const Batch y_pred = call_outputs(xb, xb.size() > 1, false);
+    const Batch y_pred = in_float32(call_outputs(xb, xb.size() > 1, false));
     if (y_pred.size() != yb.size()) {
       fail("has " + std::to_string(y_pred.size()) + " output(s), but y holds " + std::to_string(yb.size()) + " tensor(s)");
     }

@@ -122,7 +122,7 @@ json functional_json(const Functional& model, int depth) {
               {"outputs", outputs}};
 }
 
-json layer_json(const Layer& layer, int depth) {
+json layer_json_of_kind(const Layer& layer, int depth) {
   if (depth > kMaxNesting) throw InvalidArgument("[save_model] models are nested more than " + std::to_string(kMaxNesting) + " deep");
   if (const auto* f = dynamic_cast<const Functional*>(&layer)) return functional_json(*f, depth);
   if (const auto* s = dynamic_cast<const Sequential*>(&layer)) return sequential_json(*s, depth);
@@ -133,6 +133,13 @@ json layer_json(const Layer& layer, int depth) {
   }
   json out{{"class_name", type}, {"config", attrs_json(layer.get_config())}};
   if (layer.built() && !layer.input_shape().empty()) out["build_input_shape"] = layer.input_shape().vec();
+  return out;
+}
+
+// Layers record their dtype policy when it is not float32 (absent: float32).
+json layer_json(const Layer& layer, int depth) {
+  json out = layer_json_of_kind(layer, depth);
+  if (layer.dtype_policy().name() != "float32") out["dtype_policy"] = layer.dtype_policy().name();
   return out;
 }
 
@@ -223,10 +230,18 @@ LayerPtr functional_from_json(const json& j, int depth, const std::string& path)
   return std::make_shared<Functional>(inputs, outputs, config.get_string("name", "", "load_model"));
 }
 
+// The policy a layer was saved with; layers are made under it, whatever the global policy.
+Policy policy_of(const json& j, const std::string& path) {
+  if (!j.contains("dtype_policy")) return Policy("float32");
+  if (!j.at("dtype_policy").is_string()) bad_config(path, "a dtype_policy is not a string");
+  return Policy(j.at("dtype_policy").get<std::string>());
+}
+
 LayerPtr layer_from_json(const json& j, int depth, const std::string& path) {
   if (depth > kMaxNesting) bad_config(path, "models are nested more than " + std::to_string(kMaxNesting) + " deep");
   const json& type = field(j, "class_name", path);
   if (!type.is_string()) bad_config(path, "a class_name is not a string");
+  const PolicyScope saved_policy(policy_of(j, path));
   if (type == "Sequential") return sequential_from_json(j, depth, path);
   if (type == "Functional") return functional_from_json(j, depth, path);
   LayerPtr layer = layer_from_config(type.get<std::string>(), attrs_from_json(field(j, "config", path), path));

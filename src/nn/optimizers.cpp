@@ -207,6 +207,41 @@ Optimizer::Optimizer(OptimizerOptions options) : options_(std::move(options)) {
   if (!options_.schedule && !(options_.learning_rate > 0)) {
     throw InvalidArgument("[Optimizer] learning_rate must be positive, got " + std::to_string(options_.learning_rate));
   }
+  set_loss_scaling(options_.loss_scale, options_.dynamic_loss_scale, options_.dynamic_growth_steps);
+}
+
+void Optimizer::set_loss_scaling(double initial_scale, bool dynamic, int64_t dynamic_growth_steps) {
+  if (!(initial_scale >= 0) || dynamic_growth_steps < 1) {
+    throw InvalidArgument("[Optimizer.set_loss_scaling] needs a scale >= 0 (0: none) and growth steps >= 1, got " +
+                          std::to_string(initial_scale) + " and " + std::to_string(dynamic_growth_steps));
+  }
+  options_.loss_scale = initial_scale;
+  options_.dynamic_loss_scale = dynamic;
+  options_.dynamic_growth_steps = dynamic_growth_steps;
+  loss_scale_ = initial_scale > 0 ? initial_scale : 1.0;
+  good_steps_ = 0;
+}
+
+bool Optimizer::unscale(std::vector<Tensor>& grads) const {
+  bool finite = true;
+  for (Tensor& g : grads) {
+    if (!g.defined()) continue;
+    g = g * (1.0 / loss_scale_);
+    if (finite && g.numel() > 0) finite = std::isfinite(reduce_max(abs(g)).item<double>());
+  }
+  return finite;
+}
+
+// Dynamic scaling as Keras: halve on overflow (not below 1), double after enough finite steps.
+void Optimizer::adjust_loss_scale(bool finite) {
+  if (!options_.dynamic_loss_scale) return;
+  if (!finite) {
+    loss_scale_ = std::max(1.0, loss_scale_ / 2);
+    good_steps_ = 0;
+  } else if (++good_steps_ >= options_.dynamic_growth_steps) {
+    loss_scale_ *= 2;
+    good_steps_ = 0;
+  }
 }
 Optimizer::~Optimizer() = default;
 
@@ -216,6 +251,11 @@ Attrs Optimizer::get_config() const {
   if (options_.clipnorm > 0) c.set("clipnorm", options_.clipnorm);
   if (options_.clipvalue > 0) c.set("clipvalue", options_.clipvalue);
   if (options_.global_clipnorm > 0) c.set("global_clipnorm", options_.global_clipnorm);
+  if (options_.loss_scale > 0) {
+    c.set("loss_scale", loss_scale_);
+    c.set("dynamic_loss_scale", options_.dynamic_loss_scale);
+    c.set("dynamic_growth_steps", options_.dynamic_growth_steps);
+  }
   return c;
 }
 
@@ -256,6 +296,13 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads_in, const std::
                        grads[i].shape().str() + ", variable '" + vars[i].name() + "' is " + vars[i].shape().str());
     }
     if (grads[i].dtype() != vars[i].dtype()) grads[i] = cast(grads[i], vars[i].dtype());
+  }
+  if (options_.loss_scale > 0 && !unscale(grads)) {
+    adjust_loss_scale(false);  // overflow: the step is skipped
+    return;
+  }
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) continue;
     if (options_.clipvalue > 0) grads[i] = clip(grads[i], -options_.clipvalue, options_.clipvalue);
     if (options_.clipnorm > 0) {
       const double n = norm(grads[i]).item<double>();
@@ -282,6 +329,7 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads_in, const std::
   // Commit: plain copies into the existing storage (same shape and dtype), which allocate nothing.
   for (const auto& [target, value] : updates.items_) Variable(target).assign(value);
   ++iterations_;
+  if (options_.loss_scale > 0) adjust_loss_scale(true);
 }
 
 void Optimizer::Updates::assign(const Variable& target, const Tensor& value) {
@@ -305,6 +353,10 @@ std::map<std::string, Tensor> Optimizer::state() const {
     }
   }
   out["iterations"] = constant(iterations_);
+  if (options_.loss_scale > 0) {
+    out["loss_scale"] = constant(loss_scale_);
+    out["loss_scale_good_steps"] = constant(good_steps_);
+  }
   return out;
 }
 
@@ -314,6 +366,14 @@ void Optimizer::set_state(const std::map<std::string, Tensor>& state, const std:
   for (const auto& [key, value] : state) {
     if (key == "iterations") {
       iterations_ = value.item<int64_t>();
+      continue;
+    }
+    if (key == "loss_scale" || key == "loss_scale_good_steps") {
+      if (options_.loss_scale <= 0) {
+        throw NotFoundError("[" + name() + ".set_state] the state has a loss scale, this optimizer does not scale losses");
+      }
+      if (key == "loss_scale") loss_scale_ = value.item<double>();
+      else good_steps_ = value.item<int64_t>();
       continue;
     }
     const auto slash = key.rfind('/');
@@ -328,6 +388,15 @@ void Optimizer::set_state(const std::map<std::string, Tensor>& state, const std:
     }
     s.assign(value.dtype() == s.dtype() ? value : cast(value, s.dtype()));
   }
+}
+
+OptimizerPtr LossScaleOptimizer(OptimizerPtr inner, double initial_scale, bool dynamic, int64_t dynamic_growth_steps) {
+  if (!inner) throw InvalidArgument("[LossScaleOptimizer] the inner optimizer is null");
+  if (!(initial_scale > 0)) {
+    throw InvalidArgument("[LossScaleOptimizer] the initial scale must be positive, got " + std::to_string(initial_scale));
+  }
+  inner->set_loss_scaling(initial_scale, dynamic, dynamic_growth_steps);
+  return inner;
 }
 
 OptimizerPtr SGD(double lr, double momentum, bool nesterov, OptimizerOptions o) {

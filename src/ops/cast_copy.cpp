@@ -45,10 +45,10 @@ std::vector<Tensor> grad_copy_to_device(const GradCall& g) {
 
 LOOM_REGISTER_OPS(cast_copy) {
   define_op("cast").inputs({"x"}).attr("dtype", AttrType::DType, true).infer(infer_cast)
-      .grad(grad_cast).saves(false, false)
+      .grad(grad_cast).saves(false, false).reads_variables_exactly()
       .doc("converts to another dtype (floats to ints truncate toward zero; to bool: x != 0)");
   define_op("copy_to_device").inputs({"x"}).attr("device", AttrType::String, true)
-      .forward(forward_copy_to_device).grad(grad_copy_to_device).saves(false, false).ignores_device_scope()
+      .forward(forward_copy_to_device).grad(grad_copy_to_device).saves(false, false).ignores_device_scope().reads_variables_exactly()
       .doc("a copy of x on another device (\"CPU:0\", \"GPU:0\")");
   define_op("copy_into").inputs({"destination", "source"}).in_place().internal()
       .doc("writes input 1 into the view input 0 (same shape and dtype)");

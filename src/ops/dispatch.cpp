@@ -5,6 +5,7 @@
 #include "ops/recording.hpp"
 #include "core/op_device_scope.hpp"
 #include "core/thread_budget.hpp"
+#include "loom/autocast.hpp"
 #include "loom/backend/backend.hpp"
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
@@ -125,6 +126,32 @@ const KernelEntry& kernel_for(const OpDef& op, Device device, DType dtype) {
   return k;
 }
 
+std::vector<Tensor> run_on(const KernelEntry& k, const OpCall& call, const std::vector<TensorMeta>& metas) {
+  std::vector<Tensor> outputs;
+  outputs.reserve(metas.size());
+  for (const TensorMeta& m : metas) {
+    outputs.push_back(empty(m.shape, m.dtype, call.device, call.name()));
+  }
+  k.fn(call, outputs);
+  return outputs;
+}
+
+// Where a device has no kernel for a 16-bit float dtype but one for float32, the call runs in
+// float32: inputs of that dtype are widened and outputs narrowed back, so that sums and
+// products accumulate in float32 (as mixed-precision training expects of such ops).
+std::vector<Tensor> run_widened(const OpCall& call, const std::vector<TensorMeta>& metas, DType half) {
+  std::vector<Tensor> wide = call.inputs;
+  for (Tensor& x : wide) {
+    if (x.dtype() == half) x = cast(x, DType::Float32);
+  }
+  const OpCall wide_call{call.op, wide, call.attrs, call.device};
+  std::vector<Tensor> outputs = run_on(kernel_for(call.op, call.device, DType::Float32), wide_call, call.op.infer(wide_call));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (metas[i].dtype == half) outputs[i] = cast(outputs[i], half);
+  }
+  return outputs;
+}
+
 std::vector<Tensor> run_kernel(const OpCall& call) {
   std::vector<TensorMeta> metas = call.op.infer(call);
   const DType dtype = call.inputs.empty() ? metas[0].dtype : call.inputs[0].dtype();
@@ -132,15 +159,29 @@ std::vector<Tensor> run_kernel(const OpCall& call) {
     throw DTypeError("[" + call.op.name + "] cannot make dtype " + dtype_name(dtype) + " (supported: " +
                      mask_names(call.op.output_dtypes) + ")");
   }
-  const KernelEntry& k = kernel_for(call.op, call.device, dtype);
-  std::vector<Tensor> outputs;
-  outputs.reserve(metas.size());
-  for (const TensorMeta& m : metas) {
-    outputs.push_back(empty(m.shape, m.dtype, call.device, call.name()));
-  }
   detail::RecordingPause pause;  // ops a kernel calls internally are not part of any gradient
-  k.fn(call, outputs);
-  return outputs;
+  if (is_half(dtype) && !call.inputs.empty() && !has_kernel(call.op, call.device, dtype) &&
+      has_kernel(call.op, call.device, DType::Float32)) {
+    return run_widened(call, metas, dtype);
+  }
+  return run_on(kernel_for(call.op, call.device, dtype), call, metas);
+}
+
+// Inside an AutocastScope, an op that reads a float32 variable runs in the scope's dtype: its
+// float32 inputs (the variable, and constants made in the variable's dtype beside it) are cast
+// (loom/autocast.hpp).
+void autocast_variables(const OpDef& op, const std::vector<Tensor>& inputs, std::vector<Tensor>& moved) {
+  if (op.reads_variables_exactly || op.kind == OpKind::InPlace) return;
+  const std::optional<DType> to = autocast_dtype();
+  if (!to) return;
+  const std::vector<Tensor>& now = moved.empty() ? inputs : moved;
+  bool reads_variable = false;
+  for (const Tensor& x : now) reads_variable = reads_variable || (x.dtype() == DType::Float32 && x.impl()->variable);
+  if (!reads_variable) return;
+  if (moved.empty()) moved = inputs;
+  for (Tensor& x : moved) {
+    if (x.dtype() == DType::Float32) x = cast(x, *to);
+  }
 }
 
 }  // namespace
@@ -153,6 +194,7 @@ std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
   const Attrs& attrs = with_defaults(op, given_attrs, storage);
   std::vector<Tensor> moved;
   const Device device = place(op, inputs, moved);
+  autocast_variables(op, inputs, moved);
   const std::vector<Tensor>& args = moved.empty() ? inputs : moved;
   if (device.is_cpu()) detail::sync_thread_settings();
   const OpCall call{op, args, attrs, device};

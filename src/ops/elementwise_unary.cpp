@@ -57,9 +57,10 @@ std::vector<TensorMeta> infer_clip(const OpCall& call) {
   return ops::infer_same_as_input(call);
 }
 
-void unary(const char* name, DTypeMask dtypes, GradFn grad, bool saves_input, bool saves_output, const char* doc) {
-  define_op(name).inputs({"x"}).dtypes(dtypes).infer(ops::infer_same_as_input).grad(grad)
-      .saves(saves_input, saves_output).doc(doc);
+OpBuilder unary(const char* name, DTypeMask dtypes, GradFn grad, bool saves_input, bool saves_output, const char* doc) {
+  OpBuilder b = define_op(name);
+  b.inputs({"x"}).dtypes(dtypes).infer(ops::infer_same_as_input).grad(grad).saves(saves_input, saves_output).doc(doc);
+  return b;
 }
 
 constexpr DTypeMask kSigned = kSignedNumeric | kHalfTypes;
@@ -82,7 +83,8 @@ LOOM_REGISTER_OPS(elementwise_unary) {
   unary("tanh", kFloating, grad_tanh, false, true, "hyperbolic tangent");
   unary("sigmoid", kFloating, grad_sigmoid, false, true, "1 / (1 + e^-x), numerically stable");
   unary("relu", kSigned, grad_relu, true, false, "max(x, 0); gradient 0 at 0");
-  unary("identity", kAllTypes, grad_identity, false, false, "a copy of x (contiguous); gradient identity");
+  unary("identity", kAllTypes, grad_identity, false, false, "a copy of x (contiguous); gradient identity")
+      .reads_variables_exactly();  // Variable::read_value() reads the value as it is
   define_op("clip").inputs({"x"}).dtypes(kNumeric | kHalfTypes).attr("min", AttrType::Float, true).attr("max", AttrType::Float, true)
       .infer(infer_clip).grad(grad_clip).doc("min(max(x, min), max)");
 }

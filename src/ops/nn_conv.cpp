@@ -109,7 +109,7 @@ std::vector<Tensor> grad_backprop_filter(const GradCall& g) {
 OpBuilder conv_op(const char* name, std::initializer_list<const char*> inputs) {
   OpBuilder b = define_op(name);
   b.inputs(inputs)
-      .dtypes(kFloatTypes)
+      .dtypes(kFloatTypes | kHalfTypes)
       .attr("strides", std::vector<int64_t>{1, 1})
       .attr("padding", std::string("valid"))
       .attr("explicit_paddings", AttrType::IntList)

@@ -47,7 +47,7 @@ std::vector<Tensor> fallback_dense(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_dense) {
-  define_op("dense").inputs({"x", "kernel"}).optional_inputs({"bias"}).dtypes(kFloatTypes)
+  define_op("dense").inputs({"x", "kernel"}).optional_inputs({"bias"}).dtypes(kFloatTypes | kHalfTypes)
       .attr("activation", std::string("linear")).infer(infer_dense).fallback(fallback_dense).grad(grad_dense)
       .saves(true, true)
       .doc("x @ kernel (+ bias), then linear/relu/sigmoid/tanh; x (..., K), kernel (K, units)");

@@ -106,16 +106,16 @@ std::vector<Tensor> forward_batch_norm_inference(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_norm) {
-  define_op("batch_norm").inputs({"x", "gamma", "beta"}).dtypes(kFloatTypes).outputs({"y", "mean", "variance"})
+  define_op("batch_norm").inputs({"x", "gamma", "beta"}).dtypes(kFloatTypes | kHalfTypes).outputs({"y", "mean", "variance"})
       .attr("epsilon", 1e-3).infer(infer_batch_norm).fallback(fallback_batch_norm).grad(grad_batch_norm)
       .saves(true, true)
       .doc("training batch normalisation over all axes but the last: (x, gamma, beta) -> (y, batch mean, "
            "biased batch variance)");
-  define_op("batch_norm_grad").inputs({"dy", "x", "gamma", "mean", "variance"}).dtypes(kFloatTypes)
+  define_op("batch_norm_grad").inputs({"dy", "x", "gamma", "mean", "variance"}).dtypes(kFloatTypes | kHalfTypes)
       .outputs({"dx", "dgamma", "dbeta"}).attr("epsilon", 1e-3).infer(infer_batch_norm_grad)
       .fallback(fallback_batch_norm_grad).grad_through_fallback()
       .doc("gradient of batch_norm: (dy, x, gamma, mean, variance) -> (dx, dgamma, dbeta)");
-  define_op("batch_norm_inference").inputs({"x", "gamma", "beta", "mean", "variance"}).dtypes(kFloatTypes)
+  define_op("batch_norm_inference").inputs({"x", "gamma", "beta", "mean", "variance"}).dtypes(kFloatTypes | kHalfTypes)
       .attr("epsilon", 1e-3)
       .composite(forward_batch_norm_inference)
       .doc("(x - mean) * gamma / sqrt(variance + epsilon) + beta with given statistics");

@@ -89,7 +89,7 @@ std::vector<Tensor> forward_global_avg_pool(const OpCall& call) {
 
 OpBuilder pool_op(const char* name) {
   OpBuilder b = define_op(name);
-  b.dtypes(kFloatTypes).attr("window", AttrType::IntList, true).attr("strides", AttrType::IntList)
+  b.dtypes(kFloatTypes | kHalfTypes).attr("window", AttrType::IntList, true).attr("strides", AttrType::IntList)
       .attr("padding", std::string("valid")).attr("explicit_paddings", AttrType::IntList);
   return b;
 }
@@ -104,12 +104,12 @@ Attrs pool_attrs(const Pool2DOptions& o) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_pool) {
-  pool_op("max_pool2d").inputs({"x"}).dtypes(kFloatTypes).outputs({"y", "argmax"}).infer(infer_max_pool).grad(grad_max_pool).saves(false, true)
+  pool_op("max_pool2d").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).outputs({"y", "argmax"}).infer(infer_max_pool).grad(grad_max_pool).saves(false, true)
       .doc("max over windows (NHWC); output 1 holds the flat input index of each maximum");
-  define_op("max_pool2d_grad").inputs({"dy", "argmax"}).dtypes(kFloatTypes).input_dtypes(1, mask_of({DType::Int64})).attr("input_shape", AttrType::IntList, true)
+  define_op("max_pool2d_grad").inputs({"dy", "argmax"}).dtypes(kFloatTypes | kHalfTypes).input_dtypes(1, mask_of({DType::Int64})).attr("input_shape", AttrType::IntList, true)
       .infer(infer_max_pool_grad).grad(grad_max_pool_grad).nondiff({1})
       .doc("scatters dy to the argmax positions of max_pool2d: (dy, argmax) -> dx");
-  pool_op("avg_pool2d").inputs({"x"}).dtypes(kFloatTypes).infer(infer_avg_pool).grad(grad_avg_pool).saves(false, false)
+  pool_op("avg_pool2d").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).infer(infer_avg_pool).grad(grad_avg_pool).saves(false, false)
       .doc("mean over windows (NHWC), padded positions excluded from the count");
   pool_op("avg_pool2d_grad").inputs({"dy"}).attr("input_shape", AttrType::IntList, true)
       .infer(infer_avg_pool_grad).grad(grad_avg_pool_grad).saves(false, false)

@@ -96,17 +96,17 @@ std::vector<Tensor> forward_sigmoid_xent(const OpCall& call) {
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_softmax) {
-  define_op("softmax").inputs({"logits"}).dtypes(kFloatTypes).attr("axis", int64_t{-1}).infer(infer_softmax)
+  define_op("softmax").inputs({"logits"}).dtypes(kFloatTypes | kHalfTypes).attr("axis", int64_t{-1}).infer(infer_softmax)
       .fallback(reference_softmax).grad(grad_softmax).saves(false, true).doc("exp(x - max) / sum(exp(x - max)) along axis (default -1)");
-  define_op("log_softmax").inputs({"logits"}).dtypes(kFloatTypes).attr("axis", int64_t{-1}).infer(infer_softmax)
+  define_op("log_softmax").inputs({"logits"}).dtypes(kFloatTypes | kHalfTypes).attr("axis", int64_t{-1}).infer(infer_softmax)
       .fallback(reference_log_softmax).grad(grad_log_softmax).saves(false, true).doc("x - max - log(sum(exp(x - max))) along axis (default -1)");
   define_op("sparse_softmax_cross_entropy_with_logits").inputs({"labels", "logits"})
-      .input_dtypes(0, kIntTypes).input_dtypes(1, kFloatTypes).composite(forward_sparse_xent)
+      .input_dtypes(0, kIntTypes).input_dtypes(1, kFloatTypes | kHalfTypes).composite(forward_sparse_xent)
       .doc("per-example -log softmax(logits)[label]; (labels int, logits (..., classes))");
-  define_op("softmax_cross_entropy_with_logits").inputs({"labels", "logits"}).dtypes(kFloatTypes)
+  define_op("softmax_cross_entropy_with_logits").inputs({"labels", "logits"}).dtypes(kFloatTypes | kHalfTypes)
       .attr("axis", int64_t{-1}).composite(forward_xent)
       .doc("per-example -sum(labels * log_softmax(logits)); labels are distributions");
-  define_op("sigmoid_cross_entropy_with_logits").inputs({"labels", "logits"}).dtypes(kFloatTypes).composite(forward_sigmoid_xent)
+  define_op("sigmoid_cross_entropy_with_logits").inputs({"labels", "logits"}).dtypes(kFloatTypes | kHalfTypes).composite(forward_sigmoid_xent)
       .doc("elementwise binary cross-entropy of logits against 0-1 labels");
 }
 

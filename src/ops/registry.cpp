@@ -182,6 +182,10 @@ OpBuilder& OpBuilder::ignores_device_scope() {
   def_.ignores_device_scope = true;
   return *this;
 }
+OpBuilder& OpBuilder::reads_variables_exactly() {
+  def_.reads_variables_exactly = true;
+  return *this;
+}
 OpBuilder& OpBuilder::no_gradient() {
   def_.composite_differentiable = false;
   return *this;

@@ -104,6 +104,7 @@ class LOOM_INTERNAL_API OpDef {
   bool internal = false;        // not reachable through call_op / the C ABI
   bool composite_differentiable = true;  // a Composite whose result has no gradient sets false
   bool ignores_device_scope = false;     // copy_to_device: its target is an attribute
+  bool reads_variables_exactly = false;  // cast, copies: never autocast (loom/autocast.hpp)
   std::array<KernelEntry, 2> kernels;  // by DeviceType
 
   bool differentiable() const {
@@ -143,6 +144,7 @@ class LOOM_INTERNAL_API OpBuilder {
   OpBuilder& internal();
   OpBuilder& no_gradient();  // a composite whose output is not differentiable (one_hot, eye)
   OpBuilder& ignores_device_scope();
+  OpBuilder& reads_variables_exactly();  // its inputs are never autocast
   OpBuilder& doc(std::string text);
 
  private:

@@ -283,7 +283,7 @@ static void test_generic_op_call(void) {
     CHECK_OK(loom_op_schema("conv2d", schema, sizeof schema, NULL));
     CHECK(strlen(schema) + 1 == needed);
     CHECK(strstr(schema, "\"name\":\"conv2d\"") != NULL);
-    CHECK(strstr(schema, "{\"dtypes\":[\"float32\",\"float64\"],\"name\":\"filter\"}") != NULL);
+    CHECK(strstr(schema, "{\"dtypes\":[\"float32\",\"float64\",\"float16\",\"bfloat16\"],\"name\":\"filter\"}") != NULL);
     CHECK(strstr(schema, "\"default\":\"valid\",\"name\":\"padding\"") != NULL);
     CHECK(strstr(schema, "\"max_inputs\":3") != NULL && strstr(schema, "\"min_inputs\":2") != NULL);
   }

@@ -101,6 +101,13 @@ LOOM_CAPI loom_status loom_set_num_threads(int32_t n);
 LOOM_CAPI int32_t loom_get_num_threads(void);
 /// Reseeds the global generator behind unseeded random calls (loom::set_seed).
 LOOM_CAPI loom_status loom_set_seed(uint64_t seed);
+/// Sets the dtype policy of layers made from now on (Keras' set_global_policy): "float32",
+/// "mixed_bfloat16", "mixed_float16" (compute in 16 bits, float32 variables), "bfloat16",
+/// "float16". A layer's own policy is its config attribute "dtype". LOOM_ERROR_INVALID_ARGUMENT
+/// for an unknown name.
+LOOM_CAPI loom_status loom_set_global_policy(const char* policy);
+/// The name of the policy new layers on this thread get (truncated, NUL-terminated).
+LOOM_CAPI loom_status loom_global_policy(char* buffer, size_t capacity);
 
 /* ---- tensors ---- */
 /// A tensor holding a copy of `nbytes` of row-major host data, which must equal numel * dtype
@@ -394,7 +401,8 @@ LOOM_CAPI loom_status loom_model_get_weights(const loom_model* model, loom_tenso
 LOOM_CAPI loom_status loom_model_set_weights(loom_model* model, const loom_tensor* const* values, int32_t count);
 /// Prepares the model for training. optimizer: sgd, adam, adamw, rmsprop with attrs
 /// (learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, weight_decay, rho, centered,
-/// clipnorm, clipvalue, global_clipnorm); loss: mse, mae, sparse_categorical_crossentropy,
+/// clipnorm, clipvalue, global_clipnorm; loss scaling for float16: loss_scale, dynamic_loss_scale,
+/// dynamic_growth_steps, on by default under the mixed_float16 policy); loss: mse, mae, sparse_categorical_crossentropy,
 /// categorical_crossentropy, binary_crossentropy with attrs (from_logits); metrics by name
 /// ("accuracy", "mae", ...). attrs may be NULL.
 LOOM_CAPI loom_status loom_model_compile(loom_model* model, const char* optimizer, const loom_attrs* optimizer_attrs,
@@ -437,6 +445,10 @@ LOOM_CAPI void loom_optimizer_release(loom_optimizer* optimizer);
 /// variable); all or nothing.
 LOOM_CAPI loom_status loom_optimizer_apply_gradients(loom_optimizer* optimizer, const loom_tensor* const* grads,
                                                      loom_variable* const* variables, int32_t count);
+/// The factor a custom loop multiplies its loss by before taking gradients (1 without loss
+/// scaling, attrs loss_scale and dynamic_loss_scale); apply_gradients divides it out, and skips
+/// a step whose gradients are not finite (halving a dynamic scale).
+LOOM_CAPI loom_status loom_optimizer_loss_scale(const loom_optimizer* optimizer, double* out);
 
 /* ---- wave 2: functional models ---- */
 /// A symbolic input of a functional model (keras.Input): `shape` without the batch axis,

@@ -10,6 +10,7 @@
 #include "loom/attrs.hpp"
 #include "loom/export.hpp"
 #include "loom/nn/initializers.hpp"
+#include "loom/nn/policy.hpp"
 #include "loom/nn/regularizers.hpp"
 #include "loom/tensor.hpp"
 #include "loom/variable.hpp"
@@ -88,6 +89,11 @@ class LOOM_API Layer : public std::enable_shared_from_this<Layer> {
   bool trainable() const { return trainable_; }
   /// Freezes (false) or unfreezes the layer.
   void set_trainable(bool trainable) { trainable_ = trainable; }
+  /// The dtype policy: the global policy when the layer was made, unless set.
+  const Policy& dtype_policy() const { return policy_; }
+  /// Sets the dtype policy ("mixed_bfloat16", ...); InvalidArgument once the layer is built
+  /// with another variable dtype.
+  void set_dtype_policy(const Policy& policy);
 
   /// Weights of this layer and its sublayers (each once, in creation order).
   std::vector<Variable> weights() const;
@@ -129,7 +135,8 @@ class LOOM_API Layer : public std::enable_shared_from_this<Layer> {
 
  protected:
   /// Creates a weight named `layer_name/name` with values from `initializer` (build() calls
-  /// this). InvalidArgument if the layer already has a weight of that name.
+  /// this). A float32 weight takes the policy's variable dtype. InvalidArgument if the layer
+  /// already has a weight of that name.
   Variable add_weight(const std::string& name, const Shape& shape, InitializerPtr initializer = GlorotUniform(),
                       RegularizerPtr regularizer = nullptr, bool trainable = true, DType dtype = DType::Float32);
   /// A loss term computed during call() (Keras' add_loss); cleared at each call of this layer.
@@ -145,6 +152,7 @@ class LOOM_API Layer : public std::enable_shared_from_this<Layer> {
     RegularizerPtr regularizer;
   };
   std::string name_;
+  Policy policy_;
   Shape input_shape_;
   bool built_ = false;
   bool trainable_ = true;

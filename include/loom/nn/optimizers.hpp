@@ -43,6 +43,13 @@ struct OptimizerOptions {
   double clipnorm = 0;             ///< Per-gradient L2 norm limit (0: none).
   double clipvalue = 0;            ///< Elementwise limit on gradients (0: none).
   double global_clipnorm = 0;      ///< Limit on the norm of all gradients together (0: none).
+  /// Loss scaling for float16 training: 0 for none, else the initial scale. The training step
+  /// multiplies the loss by loss_scale() and apply_gradients divides the gradients by it.
+  double loss_scale = 0;
+  /// With loss_scale: a step whose gradients hold inf or NaN is skipped (no variable changes)
+  /// and halves the scale; dynamic_growth_steps finite steps in a row double it.
+  bool dynamic_loss_scale = true;
+  int64_t dynamic_growth_steps = 2000;  ///< Finite steps before the dynamic scale doubles.
 };
 
 /// Base of the optimizers (Keras' keras.optimizers.Optimizer); works in custom training loops
@@ -55,10 +62,19 @@ class LOOM_API Optimizer {
   /// One update of each variable with its gradient (undefined gradients are skipped). All new
   /// values are computed first and then assigned together, so a failure (out of memory, a bad
   /// gradient) leaves every variable and slot as it was. InvalidArgument when the counts
-  /// differ, ShapeError when a gradient's shape is not its variable's.
+  /// differ, ShapeError when a gradient's shape is not its variable's. With loss scaling the
+  /// gradients are divided by loss_scale() first, and a step with inf or NaN in them is
+  /// skipped (see OptimizerOptions::loss_scale).
   void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
-  /// Number of apply_gradients calls so far (the schedule's step).
+  /// Number of updates applied so far (the schedule's step; skipped steps do not count).
   int64_t iterations() const { return iterations_; }
+  /// The factor losses are multiplied by before differentiation: 1 without loss scaling.
+  double loss_scale() const { return loss_scale_; }
+  /// Whether loss scaling is on.
+  bool scales_losses() const { return options_.loss_scale > 0; }
+  /// Turns loss scaling on (or off with `initial_scale` 0); see OptimizerOptions::loss_scale.
+  /// InvalidArgument for a negative scale or growth steps < 1.
+  void set_loss_scaling(double initial_scale, bool dynamic = true, int64_t dynamic_growth_steps = 2000);
   /// The learning rate the next update uses.
   double current_learning_rate() const;
   /// "SGD", "Adam", "AdamW" or "RMSprop" for the built-in ones.
@@ -70,8 +86,10 @@ class LOOM_API Optimizer {
   /// `optimizer.learning_rate = value`, as callbacks do); InvalidArgument unless positive.
   void set_learning_rate(double learning_rate);
 
-  /// Slot variables (momentum, moments) by `variable_name/slot`, and the step count
-  /// ("iterations"), for checkpoints. InvalidArgument when two variables share a name.
+  /// Slot variables (momentum, moments) by `variable_name/slot`, the step count
+  /// ("iterations") and, with loss scaling, the scale and its count of finite steps
+  /// ("loss_scale", "loss_scale_good_steps"), for checkpoints. InvalidArgument when two
+  /// variables share a name.
   std::map<std::string, Tensor> state() const;
   /// Restores what state() returned, matching slots to `vars` by name; NotFoundError for a slot
   /// that matches no variable, ShapeError for a slot of another shape.
@@ -99,8 +117,13 @@ class LOOM_API Optimizer {
     Variable variable;
     std::map<std::string, Variable> by_name;
   };
+  // Divides the gradients by the loss scale; false when one holds inf or NaN.
+  bool unscale(std::vector<Tensor>& grads) const;
+  void adjust_loss_scale(bool finite);
   OptimizerOptions options_;
   std::map<uint64_t, Slots> slots_;  // by variable id
+  double loss_scale_ = 1;
+  int64_t good_steps_ = 0;  // finite steps since the scale last changed
 };
 /// Optimizers are shared by pointer (a Model holds its optimizer).
 using OptimizerPtr = std::shared_ptr<Optimizer>;
@@ -119,6 +142,10 @@ LOOM_API OptimizerPtr AdamW(double learning_rate = 0.001, double weight_decay = 
 /// RMSprop with optional momentum and centering, as Keras.
 LOOM_API OptimizerPtr RMSprop(double learning_rate = 0.001, double rho = 0.9, double momentum = 0.0,
                               double epsilon = 1e-7, bool centered = false, OptimizerOptions options = {});
+/// Keras' LossScaleOptimizer: `inner` with loss scaling turned on (the same object, returned),
+/// for float16 training. compile() does this by itself for models under "mixed_float16".
+LOOM_API OptimizerPtr LossScaleOptimizer(OptimizerPtr inner, double initial_scale = 32768, bool dynamic = true,
+                                         int64_t dynamic_growth_steps = 2000);
 /// "sgd", "adam", "adamw", "rmsprop" with default arguments (learning rate when given);
 /// InvalidArgument for another name.
 LOOM_API OptimizerPtr get_optimizer(const std::string& name, std::optional<double> learning_rate = {});
