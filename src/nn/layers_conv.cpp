@@ -97,7 +97,10 @@ Shape GlobalAvgPool2D::compute_output_shape(const Shape& s) { return Shape{s[0],
 Attrs GlobalAvgPool2D::get_config() const { return Attrs{{"name", name()}}; }
 
 BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
-    : Layer("batch_normalization", options.name), options_(std::move(options)) {
+    : BatchNormalization("batch_normalization", std::move(options)) {}
+
+BatchNormalization::BatchNormalization(std::string kind, BatchNormalizationOptions options)
+    : Layer(std::move(kind), options.name), options_(std::move(options)) {
   if (!(options_.momentum >= 0 && options_.momentum <= 1)) fail("momentum must be in [0, 1]");
   if (!(options_.epsilon > 0)) fail("epsilon must be > 0");
 }
@@ -114,13 +117,16 @@ void BatchNormalization::build(const Shape& s) {
 Tensor BatchNormalization::call(const Tensor& x, bool training) {
   if (!training) return batch_norm_inference(x, gamma_, beta_, moving_mean_, moving_variance_, options_.epsilon);
   const BatchNormResult r = batch_norm_training(x, gamma_, beta_, options_.epsilon);
-  const double count = static_cast<double>(x.numel() / x.shape().back());
+  update_moving_statistics(r.batch_mean, r.batch_variance, static_cast<double>(x.numel() / x.shape().back()));
+  return r.y;
+}
+
+void BatchNormalization::update_moving_statistics(const Tensor& batch_mean, const Tensor& batch_variance, double count) {
   const double m = options_.momentum;
   NoGradGuard no_grad;  // the moving statistics are not part of any gradient
-  const Tensor unbiased = r.batch_variance * (count > 1 ? count / (count - 1) : 1.0);
-  moving_mean_.assign(moving_mean_ * m + r.batch_mean * (1 - m));
+  const Tensor unbiased = batch_variance * (count > 1 ? count / (count - 1) : 1.0);
+  moving_mean_.assign(moving_mean_ * m + batch_mean * (1 - m));
   moving_variance_.assign(moving_variance_ * m + unbiased * (1 - m));
-  return r.y;
 }
 
 Attrs BatchNormalization::get_config() const {
