@@ -474,10 +474,11 @@ class Sequential:
         self._metrics = ["loss"] + list(metrics)
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, shuffle=True, seed=None, verbose=0,
-            on_epoch_end=None):
-        """Trains; returns the per-epoch training losses. on_epoch_end(epoch, logs) may return True to stop."""
+            on_epoch_end=None, distributed=False):
+        """Trains; returns the per-epoch training losses. on_epoch_end(epoch, logs) may return True to stop.
+        distributed: data-parallel over the ranks of loom.distributed.init(), batch_size being the global batch."""
         config = {"epochs": epochs, "batch_size": batch_size, "validation_split": float(validation_split),
-                  "shuffle": shuffle, "verbose": verbose}
+                  "shuffle": shuffle, "verbose": verbose, "distributed": distributed}
         if seed is not None:
             config["seed"] = seed
         errors = []

@@ -8,6 +8,7 @@ ABI_VERSION = 1
 STATUS_NAMES = {
     0: "OK", 1: "INVALID_ARGUMENT", 2: "SHAPE", 3: "DTYPE", 4: "DEVICE", 5: "OUT_OF_MEMORY", 6: "IO",
     7: "NOT_FOUND", 8: "UNIMPLEMENTED", 9: "INTERNAL", 10: "ABI_MISMATCH", 11: "CALLBACK",
+    12: "DISTRIBUTED",
 }
 
 
@@ -114,6 +115,21 @@ _SIGNATURES = {
     "loom_optimizer_new": (I32, [STR, P, PP]),
     "loom_optimizer_release": (None, [P]),
     "loom_optimizer_apply_gradients": (I32, [P, PP, PP, I32]),
+    # loom.distributed
+    "loom_dist_init": (I32, [STR]),
+    "loom_dist_finalize": (I32, []),
+    "loom_dist_initialized": (I32, [PI32]),
+    "loom_dist_rank": (I32, [PI32]),
+    "loom_dist_size": (I32, [PI32]),
+    "loom_dist_local_rank": (I32, [PI32]),
+    "loom_dist_set_timeout": (I32, [F64]),
+    "loom_dist_get_timeout": (I32, [PF64]),
+    "loom_dist_set_validation": (I32, [I32]),
+    "loom_dist_all_reduce": (I32, [P, I32, PP]),
+    "loom_dist_broadcast": (I32, [P, I32, PP]),
+    "loom_dist_all_gather": (I32, [P, PP]),
+    "loom_dist_reduce_scatter": (I32, [P, I32, PP]),
+    "loom_dist_barrier": (I32, []),
 }
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn = getattr(lib, _name)
