@@ -59,16 +59,12 @@ class NcclCommunicator final : public Communicator {
                              std::to_string(devices) + " usable GPU(s): start at most one rank per GPU");
     }
     check_cuda(cudaSetDevice(device_), "dist.init");
-    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "dist.init");
-    check_cuda(cudaMalloc(&scratch_, sizeof(int32_t)), "dist.init");
-    ncclUniqueId id{};
-    if (rank_ == 0) check(ncclGetUniqueId(&id), "dist.init");
-    const CollectiveContext bootstrap{"dist.init", setup.timeout_seconds};
-    setup.bootstrap->broadcast(&id, sizeof id, DType::UInt8, 0, bootstrap);
-    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-    config.blocking = 0;  // calls return at once; wait() polls them with a deadline
-    check(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config), "dist.init");
-    wait_for_comm(bootstrap);
+    try {
+      start(*setup.bootstrap, CollectiveContext{"dist.init", setup.timeout_seconds});
+    } catch (...) {
+      shutdown(false);  // releases what start() made before it failed
+      throw;
+    }
   }
 
   int rank() const override { return rank_; }
@@ -133,21 +129,37 @@ class NcclCommunicator final : public Communicator {
     run(ctx, [&] { return ncclAllReduce(scratch_, scratch_, 1, ncclInt32, ncclSum, comm_, stream_); });
   }
 
+  // Also after a timeout, which aborted the NCCL communicator already.
   void shutdown(bool clean) override {
-    if (!comm_) return;
     cudaSetDevice(device_);
-    if (clean) {
+    if (comm_ && clean) {
       cudaStreamSynchronize(stream_);
       ncclCommDestroy(comm_);
-    } else {
+    } else if (comm_) {
       ncclCommAbort(comm_);  // does not wait for peers
     }
     comm_ = nullptr;
-    cudaFree(scratch_);
-    cudaStreamDestroy(stream_);
+    if (scratch_) cudaFree(scratch_);
+    if (stream_) cudaStreamDestroy(stream_);
+    scratch_ = nullptr;
+    stream_ = nullptr;
   }
 
  private:
+  // The stream, the scratch word and the NCCL communicator, whose unique id rank 0 makes and
+  // broadcasts over `bootstrap`.
+  void start(Communicator& bootstrap, const CollectiveContext& ctx) {
+    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), ctx.name);
+    check_cuda(cudaMalloc(&scratch_, sizeof(int32_t)), ctx.name);
+    ncclUniqueId id{};
+    if (rank_ == 0) check(ncclGetUniqueId(&id), ctx.name);
+    bootstrap.broadcast(&id, sizeof id, DType::UInt8, 0, ctx);
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;  // calls return at once; wait_for_comm() polls them with a deadline
+    check(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config), ctx.name);
+    wait_for_comm(ctx);
+  }
+
   bool equal(const std::vector<int64_t>& counts) const {
     for (int64_t c : counts) {
       if (c != counts[0]) return false;
