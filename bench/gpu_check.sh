@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with an NVIDIA GPU (H100/H200 class), builds loom in Release with
 # the CUDA backend for sm_90, runs the whole test suite there (the GPU tests included), runs the
-# GPU benchmarks and the same workloads in PyTorch on the same GPU, and prints one table.
+# GPU benchmarks and the same workloads in PyTorch on the same GPU, and prints one table, and runs
+# the NCCL collectives test with one rank per GPU (it needs Open MPI: the system's or carried).
 # Finishes in well under 8 minutes on 16 cores.
 #   bench/gpu_check.sh [OUT_DIR]     (logs and JSON go to OUT_DIR, default $OUT or /tmp/loom-gpu)
 # A machine without the Debian packages loom builds with can use packages carried in .gpu-deps/
@@ -32,6 +33,16 @@ if [ ! -f /usr/include/oneapi/dnnl/dnnl.hpp ] && [ -d .gpu-deps ]; then
   [ -n "$sys_libz" ] && cmake_args+=(-DZLIB_LIBRARY="$sys_libz" -DZLIB_INCLUDE_DIR="$root/usr/include")
   export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu/openblas-openmp:${LD_LIBRARY_PATH:-}"
   cmake_args+=(-DLOOM_DEPS_ROOT="$root" -DCMAKE_PREFIX_PATH="$root/usr")
+  # Open MPI from the carried packages (for the NCCL test's bootstrap): its install prefix moved
+  # to $root/usr (OPAL_PREFIX), and CMake is told where its library and headers are, since the
+  # mpicc and mpirun alternatives links are not in the packages.
+  ompi_lib="$root/usr/lib/x86_64-linux-gnu/libmpi.so"
+  if ! command -v mpirun > /dev/null && [ -e "$ompi_lib" ]; then
+    export OPAL_PREFIX="$root/usr" PATH="$root/usr/bin:$PATH"
+    ln -sf orterun "$root/usr/bin/mpirun"
+    cmake_args+=(-DMPI_C_LIB_NAMES=mpi -DMPI_mpi_LIBRARY="$ompi_lib" -DMPIEXEC_EXECUTABLE="$root/usr/bin/mpirun"
+                 -DMPI_C_HEADER_DIR="$root/usr/lib/x86_64-linux-gnu/openmpi/include")
+  fi
   echo "dependencies: carried Debian packages unpacked in $root"
 fi
 
@@ -54,6 +65,17 @@ grep -E "tests passed|tests failed|\(Failed\)|\(SEGFAULT\)|\(Timeout\)|\(Subproc
 build-gpu/tests/loom_tests --gtest_filter='Cuda*:Devices*' > "$out/cuda_tests.log" 2>&1
 grep -E "^\[  (FAILED|PASSED|SKIPPED) |Failure|GPU:0 =" "$out/cuda_tests.log" | head -40
 grep -B2 -A12 "Failure" "$out/cuda_tests.log" | head -80
+
+step "nccl"
+# GPU tensors over NCCL with one rank per GPU (the ctest run above used one rank).
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU")
+if [ -x build-gpu/tests/loom_dist_nccl ] && command -v mpirun > /dev/null; then
+  mpirun --allow-run-as-root --oversubscribe -np "${gpus:-1}" build-gpu/tests/loom_dist_nccl > "$out/nccl.log" 2>&1
+  echo "NCCL test on ${gpus:-1} rank(s): exit $?"
+  grep -E "^\[  (FAILED|PASSED) |skipped|Failure" "$out/nccl.log" | head -20
+else
+  echo "NCCL test not run: $( [ -x build-gpu/tests/loom_dist_nccl ] || echo "no NCCL plugin built"; command -v mpirun > /dev/null || echo "no mpirun")"
+fi
 
 step "benchmarks"
 build-gpu/bench/gpu_bench --json "$out/gpu_bench.json" | tee "$out/gpu_bench.txt"

@@ -14,6 +14,8 @@ packages=(
   ocl-icd-opencl-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   python3 python3-numpy valgrind doxygen
+  # MPI communicator plugin (libloom_mpi.so) and its tests (mpirun)
+  libopenmpi-dev openmpi-bin
   "$@"
 )
 

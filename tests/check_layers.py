@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks the layer order of loom's sources (docs/ARCHITECTURE.md): a file may include headers of
 its own layer and of the layers below it, never of a layer above. Public headers include only
-public headers; the C ABI and the CUDA plugin include only public headers (the CUDA plugin
-builds against the backend API, as a third party's backend would).
+public headers; the C ABI and the plugins (CUDA, communicators) include only public headers (they
+build against the backend API, as a third party's backend would).
 
 Usage: check_layers.py SOURCE_DIR   (exit 1 and one line per violation)
 """
@@ -19,6 +19,8 @@ RANK = {
     "autograd": 3,  # GradientTape, Variable, custom gradients
     "io": 4,        # .npy and safetensors files
     "data": 4,      # datasets, IDX files
+    "dist": 4,      # collectives, gradient buckets (src/dist), the communicator plugin API
+    "comm": 4,      # the communicator plugins (MPI, NCCL)
     "nn": 5,        # layers, models, optimizers, fit
     "api": 5,       # loom.hpp and nn.hpp, the umbrella headers
     "capi": 6,      # the C ABI
@@ -30,7 +32,7 @@ PUBLIC_COMPONENT = {
     "backend/kernel.hpp": "ops", "backend/geometry.hpp": "ops",
     "tape.hpp": "autograd", "variable.hpp": "autograd",
     "ops.hpp": "ops", "creation.hpp": "ops", "autocast.hpp": "ops", "nn_ops.hpp": "ops", "op_schema.hpp": "ops",
-    "io.hpp": "io", "data.hpp": "data", "loom.hpp": "api", "nn.hpp": "api",
+    "io.hpp": "io", "data.hpp": "data", "dist.hpp": "dist", "backend/communicator.hpp": "dist", "loom.hpp": "api", "nn.hpp": "api",
 }
 
 
@@ -44,7 +46,7 @@ def component(path):
         return PUBLIC_COMPONENT.get(rest, "core"), True
     if parts[0] == "src" and len(parts) > 2:
         return parts[1], False
-    if parts[0] in ("capi", "cuda"):
+    if parts[0] in ("capi", "cuda", "comm"):
         return ("capi" if parts[:3] == ["capi", "include", "loom"] else parts[0]), parts[:3] == ["capi", "include", "loom"]
     return None
 
@@ -61,7 +63,7 @@ def resolve(include, source_dir):
 def main():
     source_dir = sys.argv[1]
     violations = []
-    for top in ("include", "src", "capi", "cuda"):
+    for top in ("include", "src", "capi", "cuda", "comm"):
         for root, _, files in os.walk(os.path.join(source_dir, top)):
             for name in files:
                 if not name.endswith((".hpp", ".cpp", ".h", ".cu")):
@@ -82,7 +84,7 @@ def main():
                         violations.append(f"{path}: includes {inc} ({tc}, a layer above {c})")
                     elif public and not tpublic:
                         violations.append(f"{path}: a public header includes the private {inc}")
-                    elif c in ("capi", "cuda") and not tpublic and tc != c:
+                    elif c in ("capi", "cuda", "comm") and not tpublic and tc != c:
                         violations.append(f"{path}: {c} uses only public headers, but includes the private {inc}")
     for v in violations:
         print(v)

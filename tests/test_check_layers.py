@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The layer checker finds an upward include, a public header that includes a private one, and
-the CUDA plugin reaching into src/; and it passes a tree without them."""
+the CUDA and communicator plugins reaching into src/; and it passes a tree without them."""
 import os
 import subprocess
 import sys
@@ -50,6 +50,20 @@ class CheckLayersTest(unittest.TestCase):
         code, out = check({**BASE, "cuda/kernels.cu": '#include "ops/registry.hpp"\n'})
         self.assertEqual(code, 1)
         self.assertIn("cuda uses only public headers", out)
+
+    def test_a_communicator_plugin_using_private_headers_fails(self):
+        code, out = check({**BASE, "src/dist/context.hpp": '#include "loom/tensor.hpp"\n',
+                           "comm/mpi/mpi_communicator.cpp": '#include "dist/context.hpp"\n'})
+        self.assertEqual(code, 1)
+        self.assertIn("comm uses only public headers", out)
+
+    def test_dist_below_nn_passes_and_above_fails(self):
+        files = {**BASE, "include/loom/dist.hpp": '#include "loom/tensor.hpp"\n',
+                 "src/nn/model.cpp": '#include "loom/nn/model.hpp"\n#include "loom/dist.hpp"\n'}
+        self.assertEqual(check(files)[0], 0)
+        code, out = check({**files, "src/dist/buckets.cpp": '#include "loom/nn/model.hpp"\n'})
+        self.assertEqual(code, 1)
+        self.assertIn("(nn, a layer above dist)", out)
 
 
 if __name__ == "__main__":

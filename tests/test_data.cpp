@@ -10,6 +10,44 @@ namespace {
 
 namespace fs = std::filesystem;
 
+TEST(Dataset, ShardKeepsEveryNthExampleFromTheIndexth) {
+  const Tensor y = range(10);
+  const auto shard = data::Dataset::from_tensors({y}).shard(3, 1).batch(10).collect();
+  ASSERT_EQ(shard.size(), 1u);
+  EXPECT_EQ(shard[0][0].to_vector<int64_t>(), (std::vector<int64_t>{1, 4, 7}));
+  EXPECT_EQ(data::Dataset::from_tensors({y}).shard(3, 0).cardinality(), 4);
+  EXPECT_EQ(data::Dataset::from_tensors({y}).shard(3, 2).cardinality(), 3);
+  EXPECT_EQ(data::Dataset::from_tensors({range(1)}).shard(3, 2).cardinality(), 0);
+  EXPECT_TRUE(data::Dataset::from_tensors({range(1)}).shard(3, 2).collect().empty());
+  EXPECT_EQ(data::Dataset::from_tensors({y}).shard(3, 0).batch(2).cardinality(), 2);
+  // Batch i of every shard together holds batch i of the whole data batched 3 times larger.
+  std::vector<int64_t> first_batches;
+  for (int64_t r = 0; r < 3; ++r) {
+    const auto b = data::Dataset::from_tensors({y}).shard(3, r).batch(2).collect()[0][0].to_vector<int64_t>();
+    first_batches.insert(first_batches.end(), b.begin(), b.end());
+  }
+  std::sort(first_batches.begin(), first_batches.end());
+  EXPECT_EQ(first_batches, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+}
+
+TEST(Dataset, ShardsOfOneShuffledOrderAreDisjointAndCoverAPass) {
+  const Tensor y = range(20);
+  std::vector<int64_t> seen;
+  for (int64_t r = 0; r < 3; ++r) {
+    const auto v = data::Dataset::from_tensors({y}).shuffle(9).shard(3, r).batch(20).collect()[0][0].to_vector<int64_t>();
+    seen.insert(seen.end(), v.begin(), v.end());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, y.to_vector<int64_t>());
+  // Sharding then shuffling: each shard keeps its examples, in a new order.
+  auto mine = data::Dataset::from_tensors({y}).shard(4, 3).shuffle(2).batch(10).collect()[0][0].to_vector<int64_t>();
+  std::sort(mine.begin(), mine.end());
+  EXPECT_EQ(mine, (std::vector<int64_t>{3, 7, 11, 15, 19}));
+  expect_error<InvalidArgument>([&] { data::Dataset::from_tensors({y}).shard(0, 0); }, "num_shards >= 1");
+  expect_error<InvalidArgument>([&] { data::Dataset::from_tensors({y}).shard(2, 2); }, "0 <= index < num_shards, got num_shards=2 index=2");
+  expect_error<InvalidArgument>([&] { data::Dataset::from_tensors({y}).batch(2).shard(2, 0); }, "shard before batch");
+}
+
 TEST(Dataset, ShuffleBatchRepeatMap) {
   const Tensor x = reshape(cast(range(10), DType::Float32), {10, 1});
   const Tensor y = range(10);

@@ -11,6 +11,7 @@
 #include "loom/attrs.hpp"
 #include "loom/io.hpp"
 #include "loom/loom.h"
+#include "loom/nn/distributed.hpp"
 #include "loom/nn/functional.hpp"
 #include "loom/nn/layer.hpp"
 #include "loom/nn/model.hpp"
@@ -53,10 +54,13 @@ struct loom_symbolic {
 struct loom_named_tensors {
   loom::NamedTensors value;
 };
+struct loom_dist_optimizer {
+  std::unique_ptr<loom::nn::DistributedOptimizer> value;
+};
 
 namespace loom::capi {
 
-enum class HandleKind { Tensor, Attrs, Variable, Tape, Layer, Model, Optimizer, Symbolic, NamedTensors };
+enum class HandleKind { Tensor, Attrs, Variable, Tape, Layer, Model, Optimizer, Symbolic, NamedTensors, DistOptimizer };
 
 template <class H>
 constexpr HandleKind kind_of();
@@ -69,6 +73,7 @@ template <> constexpr HandleKind kind_of<loom_model>() { return HandleKind::Mode
 template <> constexpr HandleKind kind_of<loom_optimizer>() { return HandleKind::Optimizer; }
 template <> constexpr HandleKind kind_of<loom_symbolic>() { return HandleKind::Symbolic; }
 template <> constexpr HandleKind kind_of<loom_named_tensors>() { return HandleKind::NamedTensors; }
+template <> constexpr HandleKind kind_of<loom_dist_optimizer>() { return HandleKind::DistOptimizer; }
 
 const char* handle_kind_name(HandleKind kind);
 

@@ -54,6 +54,7 @@ const char* handle_kind_name(HandleKind kind) {
     case HandleKind::Optimizer: return "optimizer";
     case HandleKind::Symbolic: return "symbolic tensor";
     case HandleKind::NamedTensors: return "named tensors";
+    case HandleKind::DistOptimizer: return "distributed optimizer";
   }
   return "handle";
 }

@@ -51,8 +51,8 @@ LOOM_API std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
 ///
 /// `Dataset::from_tensors({x, y}).shuffle(seed).batch(32)`. Iterating yields elements (vectors
 /// of tensors): examples, or batches after batch(). Datasets are immutable values: each method
-/// returns a new one. shuffle comes before the other stages and batch (once) before map;
-/// another order is an InvalidArgument.
+/// returns a new one. shuffle and shard come before the other stages and batch (once) before
+/// map; another order is an InvalidArgument.
 class LOOM_API Dataset {
  public:
   /// One element: one tensor per column (an example, or a batch of examples).
@@ -64,6 +64,13 @@ class LOOM_API Dataset {
   /// Shuffles the examples: a new order each pass (epoch), reproducible from the seed. Must
   /// come before repeat, batch and map.
   Dataset shuffle(uint64_t seed) const;
+  /// Keeps every `num_shards`-th example starting at the `index`-th (tf.data's shard): with
+  /// `shard(dist::size(), dist::rank())` each rank of a data-parallel job reads its own part,
+  /// and batch i of every rank together hold the examples of batch i of the unsharded data
+  /// batched by num_shards times the size. After a shuffle with the same seed on every rank, the
+  /// ranks share each pass's order. Must come before repeat, batch and map; InvalidArgument
+  /// unless num_shards >= 1 and 0 <= index < num_shards.
+  Dataset shard(int64_t num_shards, int64_t index) const;
   /// Groups consecutive examples into batches of `batch_size` (>= 1) along a new first axis;
   /// with `drop_remainder` a last, smaller batch is dropped. Once, and before map.
   Dataset batch(int64_t batch_size, bool drop_remainder = false) const;
@@ -96,6 +103,7 @@ class LOOM_API Dataset {
   struct Stage;
 
  private:
+  bool only_reorderings_so_far() const;
   std::vector<Tensor> columns_;
   std::vector<std::shared_ptr<const Stage>> stages_;
 };

@@ -18,6 +18,8 @@ enum class ErrorCode : int {
   NotFound = 7,         ///< An unknown op, layer type or name: NotFoundError.
   Unimplemented = 8,    ///< No kernel for this op on this device: UnimplementedError.
   Internal = 9,         ///< A bug in loom: InternalError.
+  // 10 and 11 are the C ABI's own statuses (ABI mismatch, callback failure).
+  Distributed = 12,     ///< A collective failed or timed out, or no communicator: DistributedError.
 };
 
 /// A short name of the category: "invalid argument", "shape error", ...
@@ -73,6 +75,11 @@ LOOM_DECLARE_ERROR(UnimplementedError, Unimplemented)
 /// \class loom::InternalError
 /// A broken invariant inside loom, a bug (ErrorCode::Internal); derives from loom::Error.
 LOOM_DECLARE_ERROR(InternalError, Internal)
+
+/// \class loom::DistributedError
+/// A collective that failed or timed out, a communicator that is not initialised or broken, or
+/// a peer that went away (ErrorCode::Distributed); derives from loom::Error.
+LOOM_DECLARE_ERROR(DistributedError, Distributed)
 
 #undef LOOM_DECLARE_ERROR
 

@@ -4,6 +4,7 @@
 #include "loom/autocast.hpp"
 #include "loom/creation.hpp"
 #include "loom/device.hpp"
+#include "loom/dist.hpp"
 #include "loom/dtype.hpp"
 #include "loom/error.hpp"
 #include "loom/io.hpp"

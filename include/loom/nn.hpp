@@ -3,6 +3,7 @@
 #include "loom/data.hpp"
 #include "loom/nn/callbacks.hpp"
 #include "loom/nn/config.hpp"
+#include "loom/nn/distributed.hpp"
 #include "loom/nn/functional.hpp"
 #include "loom/nn/initializers.hpp"
 #include "loom/nn/layer.hpp"

@@ -79,6 +79,17 @@ class LOOM_API GradientTape {
   /// `with tape.stop_recording():`).
   [[nodiscard]] RecordingStop stop_recording();
 
+  /// What set_gradient_ready_hook() installs: called with a source and its final gradient
+  /// (undefined when it has none, as gradient() returns it).
+  using GradientReadyHook = std::function<void(const Tensor& source, const Tensor& gradient)>;
+  /// Makes the following gradient() calls hand each source's gradient to `hook` as soon as it is
+  /// final, that is once the backward pass has passed the first recorded op that read the
+  /// source, before it goes on with the ops before that (PyTorch's gradient hooks, which
+  /// DistributedDataParallel uses to start all-reduces early). Sources no recorded op read come
+  /// last. Called on this thread, once per source per gradient() call; an exception from the hook
+  /// ends gradient() with it. An empty function removes the hook.
+  void set_gradient_ready_hook(GradientReadyHook hook);
+
   /// Forgets everything recorded and watched so far (the tape stays active).
   void reset();
   /// Ends recording (as leaving TF's `with` block); gradient() still works afterwards.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "autograd/id_table.hpp"
 #include "ops/recording.hpp"
@@ -44,6 +45,7 @@ struct TapeImpl {
   IdSet tracked;  // watched tensors and outputs of recorded ops
   std::vector<TapeEntry> entries;
   std::vector<Variable> watched_variables;
+  GradientTape::GradientReadyHook ready_hook;
 
   void check_thread(const char* what) const {
     if (std::this_thread::get_id() != owner) {
@@ -175,6 +177,78 @@ std::vector<Tensor> entry_gradients(TapeEntry& e, const std::vector<Tensor>& out
   return e.op->grad(call);
 }
 
+// For the gradient-ready hook: the sources whose gradient is final once the backward pass has
+// processed entry k (the first live entry that reads them), by k; sources no live entry reads
+// are final from the start and listed last, under entries.size().
+std::vector<std::vector<size_t>> sources_final_after(const TapeImpl& tape, const std::vector<bool>& live,
+                                                     const std::vector<Tensor>& sources) {
+  std::vector<std::vector<size_t>> final_after(tape.entries.size() + 1);
+  std::unordered_map<uint64_t, std::vector<size_t>> pending;
+  for (size_t i = 0; i < sources.size(); ++i) pending[sources[i].id()].push_back(i);
+  for (size_t k = 0; k < tape.entries.size() && !pending.empty(); ++k) {
+    if (!live[k]) continue;
+    for (const TapeSlot& in : tape.entries[k].inputs) {
+      auto it = pending.find(in.id);
+      if (it == pending.end()) continue;
+      for (size_t i : it->second) final_after[k].push_back(i);
+      pending.erase(it);
+    }
+  }
+  for (const auto& [id, indices] : pending) {
+    for (size_t i : indices) final_after.back().push_back(i);
+  }
+  return final_after;
+}
+
+// What gradient() returns for one source.
+Tensor source_gradient(IdTable<Tensor>& grads, const Tensor& source, UnconnectedGradients unconnected) {
+  if (!is_floating(source.dtype())) return Tensor();
+  if (const Tensor* g = grads.find(source.id())) return *g;
+  return unconnected == UnconnectedGradients::Zero ? zeros_like(source) : Tensor();
+}
+
+// One step of the backward pass: the gradients of entry `e`'s inputs from those of its outputs,
+// added to `grads`.
+void backprop_entry(TapeEntry& e, IdTable<Tensor>& grads, const IdSet& reach, bool persistent) {
+  std::vector<Tensor> out_grads(e.outputs.size());
+  bool any = false;
+  for (size_t j = 0; j < e.outputs.size(); ++j) {
+    if (const Tensor* g = grads.find(e.outputs[j].id)) {
+      out_grads[j] = *g;
+      any = true;
+    }
+  }
+  if (!any) return;
+  std::vector<bool> needs(e.inputs.size());
+  bool wanted = false;
+  for (size_t i = 0; i < needs.size(); ++i) {
+    needs[i] = !(e.op->nondiff_inputs & (1u << i)) && reach.contains(e.inputs[i].id) &&
+               is_floating(e.inputs[i].meta.dtype);
+    wanted = wanted || needs[i];
+  }
+  if (!wanted) return;
+  const std::vector<Tensor> in_grads = entry_gradients(e, out_grads, needs);
+  if (in_grads.size() != e.inputs.size()) {
+    throw InvalidArgument("[GradientTape.gradient] the gradient of '" + e.op->name + "' returned " +
+                          std::to_string(in_grads.size()) + " tensors for " +
+                          std::to_string(e.inputs.size()) + " inputs");
+  }
+  for (size_t i = 0; i < in_grads.size(); ++i) {
+    if (!needs[i] || !in_grads[i].defined()) continue;
+    if (in_grads[i].shape() != e.inputs[i].meta.shape) {
+      throw InternalError("[GradientTape.gradient] the gradient of '" + e.op->name +
+                          "' for input " + std::to_string(i) + " has shape " +
+                          in_grads[i].shape().str() + ", expected " +
+                          e.inputs[i].meta.shape.str());
+    }
+    accumulate(grads, e.inputs[i].id, in_grads[i]);
+  }
+  if (!persistent) {  // free what this entry kept as soon as it has been used
+    for (TapeSlot& slot : e.inputs) slot.saved = Tensor();
+    for (TapeSlot& slot : e.outputs) slot.saved = Tensor();
+  }
+}
+
 }  // namespace
 
 // The dispatcher records through this (ops/recording.hpp): installed when the library loads.
@@ -222,6 +296,11 @@ void GradientTape::watch(const std::vector<Tensor>& tensors) {
 bool GradientTape::persistent() const { return impl_->persistent; }
 
 std::vector<Variable> GradientTape::watched_variables() const { return impl_->watched_variables; }
+
+void GradientTape::set_gradient_ready_hook(GradientReadyHook hook) {
+  impl_->check_thread("set_gradient_ready_hook");
+  impl_->ready_hook = std::move(hook);
+}
 
 void GradientTape::reset() {
   impl_->check_thread("reset");
@@ -299,60 +378,23 @@ std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets,
     detail::accumulate(grads, t.id(), seed);
   }
 
+  std::vector<std::vector<size_t>> final_after;
+  if (tape.ready_hook) final_after = detail::sources_final_after(tape, live, sources);
+  const auto hand_over = [&](size_t k) {
+    if (!tape.ready_hook) return;
+    for (size_t i : final_after[k]) tape.ready_hook(sources[i], detail::source_gradient(grads, sources[i], unconnected));
+  };
+
   for (size_t k = tape.entries.size(); k-- > 0;) {
     if (!live[k]) continue;
-    detail::TapeEntry& e = tape.entries[k];
-    std::vector<Tensor> out_grads(e.outputs.size());
-    bool any = false;
-    for (size_t j = 0; j < e.outputs.size(); ++j) {
-      if (const Tensor* g = grads.find(e.outputs[j].id)) {
-        out_grads[j] = *g;
-        any = true;
-      }
-    }
-    if (!any) continue;
-    std::vector<bool> needs(e.inputs.size());
-    bool wanted = false;
-    for (size_t i = 0; i < needs.size(); ++i) {
-      needs[i] = !(e.op->nondiff_inputs & (1u << i)) && reach.contains(e.inputs[i].id) &&
-                 is_floating(e.inputs[i].meta.dtype);
-      wanted = wanted || needs[i];
-    }
-    if (!wanted) continue;
-    const std::vector<Tensor> in_grads = detail::entry_gradients(e, out_grads, needs);
-    if (in_grads.size() != e.inputs.size()) {
-      throw InvalidArgument("[GradientTape.gradient] the gradient of '" + e.op->name + "' returned " +
-                            std::to_string(in_grads.size()) + " tensors for " +
-                            std::to_string(e.inputs.size()) + " inputs");
-    }
-    for (size_t i = 0; i < in_grads.size(); ++i) {
-      if (!needs[i] || !in_grads[i].defined()) continue;
-      if (in_grads[i].shape() != e.inputs[i].meta.shape) {
-        throw InternalError("[GradientTape.gradient] the gradient of '" + e.op->name +
-                            "' for input " + std::to_string(i) + " has shape " +
-                            in_grads[i].shape().str() + ", expected " +
-                            e.inputs[i].meta.shape.str());
-      }
-      detail::accumulate(grads, e.inputs[i].id, in_grads[i]);
-    }
-    if (!tape.persistent) {  // free what this entry kept as soon as it has been used
-      for (detail::TapeSlot& slot : e.inputs) slot.saved = Tensor();
-      for (detail::TapeSlot& slot : e.outputs) slot.saved = Tensor();
-    }
+    detail::backprop_entry(tape.entries[k], grads, reach, tape.persistent);
+    hand_over(k);
   }
+  hand_over(tape.entries.size());
 
   std::vector<Tensor> result;
   result.reserve(sources.size());
-  for (const Tensor& s : sources) {
-    const Tensor* g = grads.find(s.id());
-    if (g && is_floating(s.dtype())) {
-      result.push_back(*g);
-    } else if (unconnected == UnconnectedGradients::Zero && is_floating(s.dtype())) {
-      result.push_back(zeros_like(s));
-    } else {
-      result.push_back(Tensor());
-    }
-  }
+  for (const Tensor& s : sources) result.push_back(detail::source_gradient(grads, s, unconnected));
   if (!tape.persistent) {
     grads.clear();
     tape.entries.clear();

@@ -10,6 +10,7 @@
 #include "loom/backend/backend.hpp"
 #include "loom/error.hpp"
 #include "core/cpu_device.hpp"
+#include "core/plugins.hpp"
 
 namespace loom {
 namespace {
@@ -30,17 +31,6 @@ Registry& registry() {
   return r;
 }
 
-// The directory libloom.so was loaded from: optional backends sit beside it.
-std::string library_directory() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&load_optional_backends), &info) == 0 || !info.dli_fname) {
-    return "";
-  }
-  std::string path(info.dli_fname);
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
-}
-
 // Why there is no GPU backend, for error messages ("why is GPU:0 not available?").
 std::string& cuda_status() {
   static std::string status = "not loaded";
@@ -52,14 +42,8 @@ void load_cuda_backend() {
     cuda_status() = "disabled by LOOM_DISABLE_CUDA=1";
     return;
   }
-  void* handle = nullptr;
   std::string errors;
-  for (const std::string& candidate :
-       {library_directory() + "libloom_cuda.so", std::string("libloom_cuda.so")}) {
-    handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle) break;
-    if (const char* e = dlerror()) errors += (errors.empty() ? "" : "; ") + std::string(e);
-  }
+  void* handle = detail::open_plugin("libloom_cuda.so", RTLD_NOW | RTLD_LOCAL, errors);
   if (!handle) {  // built without CUDA, or CUDA libraries missing: no GPU backend
     cuda_status() = "libloom_cuda.so could not be loaded (" + errors + ")";
     return;

@@ -14,6 +14,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::NotFound: return "not found";
     case ErrorCode::Unimplemented: return "unimplemented";
     case ErrorCode::Internal: return "internal error";
+    case ErrorCode::Distributed: return "distributed error";
   }
   return "unknown error";
 }
@@ -30,6 +31,7 @@ void throw_error(ErrorCode code, const std::string& message) {
     case ErrorCode::IO: throw IOError(message);
     case ErrorCode::NotFound: throw NotFoundError(message);
     case ErrorCode::Unimplemented: throw UnimplementedError(message);
+    case ErrorCode::Distributed: throw DistributedError(message);
     case ErrorCode::Ok:
     case ErrorCode::Internal: break;
   }

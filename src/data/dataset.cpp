@@ -9,12 +9,13 @@ namespace loom::data {
 
 // Stages apply in order to the stream of elements of the source (one example per index).
 struct Dataset::Stage {
-  enum class Kind { Shuffle, Batch, Repeat, Map } kind;
+  enum class Kind { Shuffle, Shard, Batch, Repeat, Map } kind;
   uint64_t seed = 0;
   int64_t size = 0;
   bool drop_remainder = false;
   int64_t count = 0;
   std::function<Element(const Element&)> fn;
+  int64_t index = 0;  // shard: which one (size: how many)
 };
 
 
@@ -29,15 +30,20 @@ struct Dataset::Iterator::State {
   std::vector<int64_t> order;
   int64_t repeats_done = 0;
 
+  // Shuffles and shards apply to the order of the examples in the order they were given.
   void start_pass() {
     order.resize(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);
     for (const auto& s : stages) {
       if (s->kind == Stage::Kind::Shuffle) {
-        const auto perm = seeded_permutation(n, s->seed + 0x9E37ull * static_cast<uint64_t>(pass));
+        const auto perm = seeded_permutation(static_cast<int64_t>(order.size()), s->seed + 0x9E37ull * static_cast<uint64_t>(pass));
         std::vector<int64_t> shuffled(order.size());
         for (size_t i = 0; i < order.size(); ++i) shuffled[i] = order[static_cast<size_t>(perm[i])];
         order.swap(shuffled);
+      } else if (s->kind == Stage::Kind::Shard) {  // every size-th example, from the index-th on
+        std::vector<int64_t> kept;
+        for (size_t i = static_cast<size_t>(s->index); i < order.size(); i += static_cast<size_t>(s->size)) kept.push_back(order[i]);
+        order.swap(kept);
       }
     }
     position = 0;
@@ -47,9 +53,9 @@ struct Dataset::Iterator::State {
   bool next_indices(int64_t want, bool drop_remainder, std::vector<int64_t>& idx) {
     idx.clear();
     while (static_cast<int64_t>(idx.size()) < want) {
-      if (position >= n) {
+      if (position >= static_cast<int64_t>(order.size())) {
         const int64_t repeat = repeat_count();
-        if (repeat == 0 || (repeat > 0 && repeats_done + 1 >= repeat) || n == 0) break;
+        if (repeat == 0 || (repeat > 0 && repeats_done + 1 >= repeat) || order.empty()) break;
         ++repeats_done;
         ++pass;
         start_pass();
@@ -107,12 +113,29 @@ Dataset Dataset::from_tensors(std::vector<Tensor> columns) {
   return d;
 }
 
-Dataset Dataset::shuffle(uint64_t seed) const {
+// Shuffle and shard come before the other stages: whether only they came so far.
+bool Dataset::only_reorderings_so_far() const {
   for (const auto& s : stages_) {
-    if (s->kind != Stage::Kind::Shuffle) throw InvalidArgument("[Dataset.shuffle] shuffle before batch, repeat and map");
+    if (s->kind != Stage::Kind::Shuffle && s->kind != Stage::Kind::Shard) return false;
   }
+  return true;
+}
+
+Dataset Dataset::shuffle(uint64_t seed) const {
+  if (!only_reorderings_so_far()) throw InvalidArgument("[Dataset.shuffle] shuffle before batch, repeat and map");
   Dataset d = *this;
   d.stages_.push_back(std::make_shared<Stage>(Stage{Stage::Kind::Shuffle, seed, 0, false, 0, nullptr}));
+  return d;
+}
+
+Dataset Dataset::shard(int64_t num_shards, int64_t index) const {
+  if (num_shards < 1 || index < 0 || index >= num_shards) {
+    throw InvalidArgument("[Dataset.shard] needs num_shards >= 1 and 0 <= index < num_shards, got num_shards=" +
+                          std::to_string(num_shards) + " index=" + std::to_string(index));
+  }
+  if (!only_reorderings_so_far()) throw InvalidArgument("[Dataset.shard] shard before batch, repeat and map");
+  Dataset d = *this;
+  d.stages_.push_back(std::make_shared<Stage>(Stage{Stage::Kind::Shard, 0, num_shards, false, 0, nullptr, index}));
   return d;
 }
 
@@ -144,6 +167,9 @@ Dataset Dataset::map(std::function<Element(const Element&)> fn) const {
 
 int64_t Dataset::cardinality() const {
   int64_t n = columns_[0].dim(0);
+  for (const auto& s : stages_) {
+    if (s->kind == Stage::Kind::Shard) n = n > s->index ? (n - s->index + s->size - 1) / s->size : 0;
+  }
   for (const auto& s : stages_) {
     if (s->kind == Stage::Kind::Repeat) {
       if (s->count < 0) return -1;

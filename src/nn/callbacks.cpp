@@ -7,6 +7,7 @@
 #include "io/files.hpp"
 #include "loom/error.hpp"
 #include "loom/nn/model.hpp"
+#include "nn/data_parallel.hpp"
 
 namespace loom::nn {
 namespace {
@@ -107,6 +108,7 @@ void CSVLogger::on_epoch_end(Model&, int epoch, const Logs& logs) {
   }
   row << "\n";
   contents_ += row.str();
+  if (!internal::this_rank_writes()) return;  // data-parallel fit: rank 0 writes
   io::write_file_atomically(path_, std::vector<char>(contents_.begin(), contents_.end()), "CSVLogger");
 }
 

@@ -8,6 +8,7 @@
 
 #include "loom/error.hpp"
 #include "loom/nn/initializers.hpp"
+#include "loom/nn/distributed.hpp"
 #include "loom/nn/layers.hpp"
 #include "loom/nn/regularizers.hpp"
 
@@ -86,6 +87,17 @@ Options with_common_arguments(const ConfigReader& r, Options o) {
   return o;
 }
 
+// The arguments of BatchNormalization and SyncBatchNormalization.
+BatchNormalizationOptions batch_norm_options(const ConfigReader& r) {
+  BatchNormalizationOptions o;
+  o.momentum = r.real("momentum", o.momentum);
+  o.epsilon = r.real("epsilon", o.epsilon);
+  o.center = r.flag("center", o.center);
+  o.scale = r.flag("scale", o.scale);
+  o.name = r.text("name", "");
+  return o;
+}
+
 using LayerMaker = std::function<LayerPtr(const ConfigReader&)>;
 struct LayerType {
   std::vector<std::string> arguments;
@@ -144,15 +156,10 @@ const std::map<std::string, LayerType>& layer_types() {
         }}},
       {"BatchNormalization",
        {{"momentum", "epsilon", "center", "scale", "name"},
-        [](const ConfigReader& r) {
-          BatchNormalizationOptions o;
-          o.momentum = r.real("momentum", o.momentum);
-          o.epsilon = r.real("epsilon", o.epsilon);
-          o.center = r.flag("center", o.center);
-          o.scale = r.flag("scale", o.scale);
-          o.name = r.text("name", "");
-          return std::make_shared<BatchNormalization>(o);
-        }}},
+        [](const ConfigReader& r) { return std::make_shared<BatchNormalization>(batch_norm_options(r)); }}},
+      {"SyncBatchNormalization",
+       {{"momentum", "epsilon", "center", "scale", "name"},
+        [](const ConfigReader& r) { return std::make_shared<SyncBatchNormalization>(batch_norm_options(r)); }}},
       {"Concatenate",
        {{"axis", "name"},
         [](const ConfigReader& r) { return std::make_shared<Concatenate>(r.integer("axis", -1), r.text("name", "")); }}},
@@ -301,7 +308,8 @@ LossPtr loss_from_config(const std::string& name, const Attrs& config) {
 
 FitOptions fit_options_from_config(const Attrs& config) {
   const ConfigReader r(config, "fit_options_from_config",
-                       {"epochs", "batch_size", "validation_split", "shuffle", "seed", "verbose", "initial_epoch"});
+                       {"epochs", "batch_size", "validation_split", "shuffle", "seed", "verbose", "initial_epoch",
+                        "distributed", "bucket_bytes"});
   FitOptions o;
   o.epochs = static_cast<int>(r.integer("epochs", o.epochs));
   o.batch_size = r.integer("batch_size", o.batch_size);
@@ -310,6 +318,11 @@ FitOptions fit_options_from_config(const Attrs& config) {
   o.seed = r.seed();
   o.verbose = static_cast<int>(r.integer("verbose", o.verbose));
   o.initial_epoch = static_cast<int>(r.integer("initial_epoch", o.initial_epoch));
+  if (r.flag("distributed", false)) {
+    dist::BucketOptions buckets;
+    buckets.bucket_bytes = r.integer("bucket_bytes", buckets.bucket_bytes);
+    o.strategy = std::make_shared<MultiWorkerMirroredStrategy>(buckets);
+  }
   return o;
 }
 

@@ -98,7 +98,10 @@ Shape GlobalAvgPool2D::compute_output_shape(const Shape& s) { return Shape{s[0],
 Attrs GlobalAvgPool2D::get_config() const { return Attrs{{"name", name()}}; }
 
 BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
-    : Layer("batch_normalization", options.name), options_(std::move(options)) {
+    : BatchNormalization("batch_normalization", std::move(options)) {}
+
+BatchNormalization::BatchNormalization(std::string kind, BatchNormalizationOptions options)
+    : Layer(std::move(kind), options.name), options_(std::move(options)) {
   if (!(options_.momentum >= 0 && options_.momentum <= 1)) fail("momentum must be in [0, 1]");
   if (!(options_.epsilon > 0)) fail("epsilon must be > 0");
 }
@@ -115,15 +118,18 @@ void BatchNormalization::build(const Shape& s) {
 Tensor BatchNormalization::call(const Tensor& x, bool training) {
   if (!training) return batch_norm_inference(x, gamma_, beta_, moving_mean_, moving_variance_, options_.epsilon);
   const BatchNormResult r = batch_norm_training(x, gamma_, beta_, options_.epsilon);
-  const double count = static_cast<double>(x.numel() / x.shape().back());
+  update_moving_statistics(r.batch_mean, r.batch_variance, static_cast<double>(x.numel() / x.shape().back()));
+  return r.y;
+}
+
+void BatchNormalization::update_moving_statistics(const Tensor& batch_mean, const Tensor& batch_variance, double count) {
   const double m = options_.momentum;
   NoGradGuard no_grad;  // the moving statistics are not part of any gradient
   const NoAutocast in_variable_dtype;  // updated in their own dtype under mixed precision
   const DType stats = moving_mean_.dtype();
-  const Tensor unbiased = cast(r.batch_variance, stats) * (count > 1 ? count / (count - 1) : 1.0);
-  moving_mean_.assign(moving_mean_ * m + cast(r.batch_mean, stats) * (1 - m));
+  const Tensor unbiased = cast(batch_variance, stats) * (count > 1 ? count / (count - 1) : 1.0);
+  moving_mean_.assign(moving_mean_ * m + cast(batch_mean, stats) * (1 - m));
   moving_variance_.assign(moving_variance_ * m + unbiased * (1 - m));
-  return r.y;
 }
 
 Attrs BatchNormalization::get_config() const {

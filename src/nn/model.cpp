@@ -11,6 +11,7 @@
 #include "loom/error.hpp"
 #include "loom/ops.hpp"
 #include "loom/tape.hpp"
+#include "nn/data_parallel.hpp"
 #include "nn/progress.hpp"
 
 namespace loom::nn {
@@ -132,7 +133,7 @@ struct Model::StepResult {
 // A step either completes or leaves every weight as it was (say, when memory runs out half-way):
 // trainable weights change only in the optimizer's all-at-once commit, which comes last, and the
 // others (BatchNorm's moving statistics, updated by the forward pass) are restored on failure.
-Model::StepResult Model::step(const Batch& x, const Batch& y) {
+Model::StepResult Model::step(const Batch& x, const Batch& y, double weight) {
   if (!compiled()) fail("compile() the model before training");
   const std::vector<Variable> frozen = non_trainable_weights();
   std::vector<Tensor> before;
@@ -153,20 +154,23 @@ Model::StepResult Model::step(const Batch& x, const Batch& y) {
     }
     for (const Tensor& penalty : losses()) loss = loss + cast(penalty, loss.dtype());
     const std::vector<Variable> vars = trainable_weights();
+    if (parallel_) parallel_->watch(tape);  // gradients average in buckets during the backward pass
     // With loss scaling (float16) the gradients are of the scaled loss; the optimizer unscales.
-    const double scale = optimizer_->loss_scale();
-    const std::vector<Tensor> grads =
+    const double scale = weight * optimizer_->loss_scale();
+    std::vector<Tensor> grads =
         tape.gradient(scale == 1.0 ? loss : loss * scale, std::vector<Tensor>(vars.begin(), vars.end()));
     tape.stop();
+    if (parallel_) grads = parallel_->finish();
     r.loss = loss.item<double>();
     NoGradGuard no_grad;
     prepare_output_metrics(y.size());
-    for (size_t i = 0; i < y.size(); ++i) {
+    for (size_t i = 0; i < y.size() && weight > 0; ++i) {
       for (const MetricPtr& m : output_metrics_[i]) m->update_state(y[i], y_pred[i]);
     }
     optimizer_->apply_gradients(grads, vars);
     return r;
   } catch (...) {
+    if (parallel_) parallel_->abandon_step();
     NoGradGuard no_grad;
     for (size_t i = 0; i < frozen.size(); ++i) Variable(frozen[i]).assign(before[i]);
     throw;
@@ -189,22 +193,26 @@ Logs Model::run_epoch(const Batch& x, const Batch& y, const FitOptions& o, int e
     for (const MetricPtr& m : set) m->reset_state();
   }
   const std::vector<std::string> outputs = output_names();
-  double loss_sum = 0;
+  double loss_sum = 0, seen = 0;
   std::vector<double> output_sums(y.size(), 0.0);
   Logs logs;
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t b = s * o.batch_size, e = std::min(n, b + o.batch_size);
-    const StepResult r = step(take_rows(x, order, b, e), take_rows(y, order, b, e));
-    const auto rows = static_cast<double>(e - b);
+    // Alone: the whole batch; data-parallel: this rank's share of the global batch.
+    const internal::DataParallelFit::Share share = parallel_ ? parallel_->share(b, e) : internal::DataParallelFit::Share{b, e, 1.0, e - b};
+    const StepResult r = step(take_rows(x, order, share.first, share.last), take_rows(y, order, share.first, share.last), share.weight);
+    const auto rows = static_cast<double>(share.examples);
+    seen += rows;
     loss_sum += r.loss * rows;
-    logs["loss"] = loss_sum / static_cast<double>(e);
+    logs["loss"] = seen > 0 ? loss_sum / seen : 0.0;
     for (size_t i = 0; i < y.size() && y.size() > 1; ++i) {
       output_sums[i] += r.output_losses[i] * rows;
-      logs[log_key(outputs, i, "loss")] = output_sums[i] / static_cast<double>(e);
+      logs[log_key(outputs, i, "loss")] = seen > 0 ? output_sums[i] / seen : 0.0;
     }
     for (size_t i = 0; i < y.size(); ++i) {
       for (const MetricPtr& m : output_metrics_[i]) logs[log_key(outputs, i, m->name())] = m->result();
     }
+    if (parallel_) logs = parallel_->average(logs, seen);
     for (const CallbackPtr& c : o.callbacks) c->on_batch_end(*this, s, logs);
     bar.update(s + 1, logs);
   }
@@ -230,21 +238,35 @@ History Model::fit(const Batch& x_all, const Batch& y_all, const FitOptions& o) 
   }
   if (validation) example_count(name(), "fit (validation_data)", validation->first, validation->second);
   if (x[0].dim(0) == 0) fail("fit needs at least one example");
+  // Data-parallel: every rank starts from rank 0's state, and only rank 0 writes files.
+  std::optional<internal::DataParallelFit> parallel;
+  std::optional<internal::OnlyRankZeroWrites> rank_zero_writes;
+  if (o.strategy) {
+    parallel.emplace(*this, *o.strategy, slice_rows(x, 0, 1));
+    rank_zero_writes.emplace();
+  }
+  parallel_ = parallel ? &*parallel : nullptr;
+  struct ParallelScope {  // parallel_ points at `parallel` during this fit only
+    internal::DataParallelFit*& slot;
+    ~ParallelScope() { slot = nullptr; }
+  } scope{parallel_};
   // A fit resumed from a checkpoint shuffles as the interrupted one did, unless a seed is given.
   if (o.seed) fit_seed_ = *o.seed;
   else if (resumed_fit_seed_ && o.initial_epoch > 0) fit_seed_ = *resumed_fit_seed_;
   else fit_seed_ = next_random_seed();
+  if (parallel_) fit_seed_ = parallel_->agree(fit_seed_);  // one shuffled order for all ranks
   resumed_fit_seed_.reset();
+  const int verbose = parallel_ && parallel_->rank() != 0 ? 0 : o.verbose;
   History history;
   stop_training = false;
   for (const CallbackPtr& c : o.callbacks) c->on_train_begin(*this);
   for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     for (const CallbackPtr& c : o.callbacks) c->on_epoch_begin(*this, epoch);
-    nn::internal::ProgressBar bar(epoch, o.epochs, (x[0].dim(0) + o.batch_size - 1) / o.batch_size, o.verbose);
+    nn::internal::ProgressBar bar(epoch, o.epochs, (x[0].dim(0) + o.batch_size - 1) / o.batch_size, verbose);
     Logs logs = run_epoch(x, y, o, epoch, fit_seed_, &bar);
     if (validation) {
       // evaluate() resets the metrics: keep the training values first.
-      for (const auto& [k, v] : evaluate(validation->first, validation->second, o.batch_size)) logs["val_" + k] = v;
+      for (const auto& [k, v] : validate(validation->first, validation->second, o.batch_size)) logs["val_" + k] = v;
     }
     bar.finish(logs);  // the epoch's final line, with the validation entries
     for (const auto& [k, v] : logs) history.history[k].push_back(v);
@@ -252,6 +274,14 @@ History Model::fit(const Batch& x_all, const Batch& y_all, const FitOptions& o) 
   }
   for (const CallbackPtr& c : o.callbacks) c->on_train_end(*this);
   return history;
+}
+
+// Alone: evaluate(); data-parallel: each rank evaluates its share, and the logs are averaged.
+Logs Model::validate(const Batch& x, const Batch& y, int64_t batch_size) {
+  if (!parallel_) return evaluate(x, y, batch_size);
+  const internal::DataParallelFit::Share share = parallel_->share(0, x[0].dim(0));
+  const Logs local = evaluate(slice_rows(x, share.first, share.last), slice_rows(y, share.first, share.last), batch_size);
+  return parallel_->average(local, static_cast<double>(share.examples));
 }
 
 Logs Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size, int verbose) {

@@ -13,6 +13,7 @@
 #include "loom/ops.hpp"
 #include "loom/nn/functional.hpp"
 #include "loom/nn/model.hpp"
+#include "nn/data_parallel.hpp"
 #include "nn/model_config.hpp"
 
 namespace loom::nn {
@@ -91,6 +92,7 @@ void describe(const Model& model, std::map<std::string, std::string>& metadata) 
 }  // namespace
 
 void Model::save_weights(const std::string& path) const {
+  if (!internal::this_rank_writes()) return;  // data-parallel fit: rank 0 writes
   NamedTensors out{weight_map(*this), {{"format", "loom-weights"}, {"version", "1"}}};
   describe(*this, out.metadata);
   save_safetensors(path, out);
@@ -101,6 +103,7 @@ void Model::load_weights(const std::string& path, bool strict) {
 }
 
 void Model::save(const std::string& path) const {
+  if (!internal::this_rank_writes()) return;  // data-parallel fit: rank 0 writes
   NamedTensors out{weight_map(*this),
                    {{"format", "loom-model"},
                     {"format_version", std::to_string(internal::kModelFormatVersion)},
@@ -134,6 +137,7 @@ ModelPtr load_model(const std::string& path, bool compile) {
 }
 
 void Model::save_checkpoint(const std::string& path, int epoch) const {
+  if (!internal::this_rank_writes()) return;  // data-parallel fit: rank 0 writes
   NamedTensors out;
   for (const auto& [name, t] : weight_map(*this)) out.tensors[kModelPrefix + name] = t;
   if (optimizer_) {

@@ -14,7 +14,7 @@ The library is found through $LOOM_LIBRARY, the path recorded when the package w
 the installation prefix, the source tree's build/ folder, then the system's library path.
 """
 from . import _ffi
-from ._ffi import (AbiMismatchError, CallbackError, DeviceError, DTypeError, InternalError, InvalidArgumentError,
+from ._ffi import (AbiMismatchError, CallbackError, DeviceError, DistributedError, DTypeError, InternalError, InvalidArgumentError,
                    LoomError, LoomIOError, NotFoundError, OutOfMemoryError, ShapeError, UnimplementedError)
 from ._core import (DType, Tensor, as_dtype, bfloat16, bool_, float16, float32, float64, int32, int64, tensor,
                     uint8)
@@ -36,9 +36,11 @@ from .models import Model, Sequential, load_model, save_model
 from . import io
 from . import data
 from . import datasets
+from . import distributed
 
 for _cls in (LoomError, InvalidArgumentError, ShapeError, DTypeError, DeviceError, OutOfMemoryError, LoomIOError,
-             NotFoundError, UnimplementedError, InternalError, AbiMismatchError, CallbackError, DType, Tensor, Variable,
+             NotFoundError, UnimplementedError, InternalError, AbiMismatchError, CallbackError, DistributedError, DType, Tensor,
+             Variable,
              GradientTape, UnconnectedGradients, SymbolicTensor, Model, Sequential):
     _cls.__module__ = "loom"  # their public names
 
@@ -55,6 +57,7 @@ _TOP_OPS = [_name for _name in ops.names()
 
 __all__ = ["LoomError", "InvalidArgumentError", "ShapeError", "DTypeError", "DeviceError", "OutOfMemoryError",
            "LoomIOError", "NotFoundError", "UnimplementedError", "InternalError", "AbiMismatchError", "CallbackError",
+           "DistributedError",
            "DType", "Tensor", "tensor", "as_dtype", "float32", "float64", "int32", "int64", "bool_", "uint8", "float16",
            "bfloat16", "GradientTape", "UnconnectedGradients", "Variable", "custom_gradient", "arange",
            "broadcast_to", "cast", "clip_by_value", "concat", "constant", "convert_to_tensor", "expand_dims", "fill",
@@ -63,7 +66,7 @@ __all__ = ["LoomError", "InvalidArgumentError", "ShapeError", "DTypeError", "Dev
            "reduce_sum", "reshape", "save_npy", "set_num_threads", "set_seed", "split", "squeeze", "stack", "tile",
            "transpose", "version", "zeros", "zeros_like", "ops", "config", "device", "initializers", "regularizers",
            "layers", "Input", "SymbolicTensor", "optimizers", "mixed_precision", "losses", "metrics", "callbacks", "models", "Model",
-           "Sequential", "load_model", "save_model", "io", "data", "datasets"] + _TOP_OPS
+           "Sequential", "load_model", "save_model", "io", "data", "datasets", "distributed"] + _TOP_OPS
 
 # Last: op names such as abs, range, pow and slice replace Python's builtins in this module.
 globals().update({_name: ops.get(_name) for _name in _TOP_OPS})

@@ -19,7 +19,7 @@ ABI_VERSION = 1
 
 STATUS_NAMES = {
     0: "OK", 1: "INVALID_ARGUMENT", 2: "SHAPE", 3: "DTYPE", 4: "DEVICE", 5: "OUT_OF_MEMORY", 6: "IO",
-    7: "NOT_FOUND", 8: "UNIMPLEMENTED", 9: "INTERNAL", 10: "ABI_MISMATCH", 11: "CALLBACK",
+    7: "NOT_FOUND", 8: "UNIMPLEMENTED", 9: "INTERNAL", 10: "ABI_MISMATCH", 11: "CALLBACK", 12: "DISTRIBUTED",
 }
 CALLBACK_STATUS = 11
 
@@ -84,9 +84,14 @@ class CallbackError(LoomError):
     """LOOM_ERROR_CALLBACK: a user callback failed or returned bad handles."""
 
 
+class DistributedError(LoomError):
+    """LOOM_ERROR_DISTRIBUTED: a collective failed or timed out, or no communicator."""
+
+
 ERROR_CLASSES = {
     1: InvalidArgumentError, 2: ShapeError, 3: DTypeError, 4: DeviceError, 5: OutOfMemoryError, 6: LoomIOError,
     7: NotFoundError, 8: UnimplementedError, 9: InternalError, 10: AbiMismatchError, 11: CallbackError,
+    12: DistributedError,
 }
 
 
@@ -339,6 +344,30 @@ SIGNATURES = {
     "loom_optimizer_new": (S, [STR, P, PP]),
     "loom_optimizer_release": (V, [P]),
     "loom_optimizer_loss_scale": (S, [P, PF64]),
+    # distributed training (loom.distributed)
+    "loom_dist_init": (S, [STR]),
+    "loom_dist_finalize": (S, []),
+    "loom_dist_initialized": (S, [PI32]),
+    "loom_dist_rank": (S, [PI32]),
+    "loom_dist_size": (S, [PI32]),
+    "loom_dist_local_rank": (S, [PI32]),
+    "loom_dist_set_timeout": (S, [F64]),
+    "loom_dist_get_timeout": (S, [PF64]),
+    "loom_dist_set_validation": (S, [I32]),
+    "loom_dist_all_reduce": (S, [P, I32, PP]),
+    "loom_dist_all_reduce_variable": (S, [P, I32]),
+    "loom_dist_broadcast": (S, [P, I32, PP]),
+    "loom_dist_broadcast_variable": (S, [P, I32]),
+    "loom_dist_broadcast_model": (S, [P, I32]),
+    "loom_dist_all_gather": (S, [P, PP]),
+    "loom_dist_reduce_scatter": (S, [P, I32, PP]),
+    "loom_dist_barrier": (S, []),
+    "loom_dist_optimizer_new": (S, [P, I64, PP]),
+    "loom_dist_optimizer_release": (V, [P]),
+    "loom_dist_optimizer_watch": (S, [P, P, PP, I32]),
+    "loom_dist_optimizer_apply_gradients": (S, [P, PP, PP, I32]),
+    "loom_dist_optimizer_broadcast_state": (S, [P, PP, I32, I32]),
+    "loom_dist_optimizer_stats": (S, [P, PI64, PI64, PF64, PF64]),
     "loom_optimizer_apply_gradients": (S, [P, PP, PP, I32]),
     # functional models
     "loom_input_new": (S, [PI64, I32, I32, STR, PP]),

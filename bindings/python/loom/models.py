@@ -513,11 +513,14 @@ class Model(Layer):
         return [_ffi.read_string(F.loom_model_metric_name, mh, i, where=where, size=64) for i in range(count.value)]
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, seed=None, on_epoch_end=None, **kwargs):
+            validation_data=None, shuffle=True, initial_epoch=0, seed=None, on_epoch_end=None, distributed=False,
+            **kwargs):
         """Trains on (x, y): tensors, NumPy arrays or lists (a list of them for several inputs or
         outputs), or a loom.data.Dataset of (x, y) batches. Returns a History whose ``history``
         maps "loss", the metrics and "val_..." to their per-epoch values. `callbacks`: Callback
-        objects or functions f(epoch, logs); an exception raised in one comes out of fit."""
+        objects or functions f(epoch, logs); an exception raised in one comes out of fit.
+        `distributed`: data-parallel over the ranks of loom.distributed.init(), batch_size being
+        the global batch (every rank starts from rank 0's weights)."""
         where = f"{type(self).__name__}.fit"
         unsupported = [k for k in kwargs if k in ("sample_weight", "class_weight", "steps_per_epoch",
                                                   "validation_steps", "validation_batch_size", "validation_freq")]
@@ -545,7 +548,8 @@ class Model(Layer):
         if verbose == "auto":
             verbose = 1
         options = {"epochs": int(epochs), "batch_size": int(batch_size or 32), "validation_split": float(validation_split),
-                   "shuffle": bool(shuffle), "verbose": int(verbose), "initial_epoch": int(initial_epoch)}
+                   "shuffle": bool(shuffle), "verbose": int(verbose), "initial_epoch": int(initial_epoch),
+                   "distributed": bool(distributed)}
         if seed is not None:
             if not _core._is_int(seed) or seed < 0:
                 raise TypeError(f"{where}: seed must be a non-negative int, got {seed!r}")

@@ -39,7 +39,7 @@ extern "C" {
 #define LOOM_ABI_VERSION 1
 
 /// Result of every call that can fail: LOOM_OK or one of the LOOM_ERROR_* codes (append only;
-/// 1 to 9 are the values of loom::ErrorCode).
+/// 1 to 9 and 12 are the values of loom::ErrorCode).
 typedef int32_t loom_status;
 #define LOOM_OK 0                      ///< Success.
 #define LOOM_ERROR_INVALID_ARGUMENT 1  ///< A bad argument: NULL, a released handle, a value out of range.
@@ -53,6 +53,7 @@ typedef int32_t loom_status;
 #define LOOM_ERROR_INTERNAL 9          ///< A bug in loom.
 #define LOOM_ERROR_ABI_MISMATCH 10     ///< loom_init: the application needs a newer library.
 #define LOOM_ERROR_CALLBACK 11         ///< A user callback failed or returned bad handles.
+#define LOOM_ERROR_DISTRIBUTED 12      ///< A collective failed or timed out, or no communicator (loom::DistributedError).
 
 /* dtypes (append only). */
 #define LOOM_F32 0   ///< float32 (loom::DType::Float32).
@@ -77,6 +78,7 @@ typedef struct loom_model loom_model;          ///< Handle to a Sequential model
 typedef struct loom_optimizer loom_optimizer;  ///< Handle to an optimizer (loom::nn::Optimizer).
 typedef struct loom_symbolic loom_symbolic;    ///< Handle to a symbolic tensor of a functional model (loom::nn::SymbolicTensor).
 typedef struct loom_named_tensors loom_named_tensors;  ///< Handle to named tensors with string metadata (a safetensors file's contents).
+typedef struct loom_dist_optimizer loom_dist_optimizer;  ///< Handle to an optimizer that averages gradients over ranks (loom::nn::DistributedOptimizer).
 
 /* ---- library ---- */
 /// The ABI version of the library (the LOOM_ABI_VERSION it was built with).
@@ -351,7 +353,8 @@ LOOM_CAPI loom_status loom_set_cudnn_enabled(int32_t enabled);
 
 /* ---- layers and models ---- */
 /// A layer by type: Dense, Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, Reshape,
-/// Dropout, Activation, BatchNormalization, Concatenate, Add; attributes by Keras argument names
+/// Dropout, Activation, BatchNormalization, SyncBatchNormalization, Concatenate, Add; attributes
+/// by Keras argument names
 /// (units, activation, use_bias, kernel_initializer, filters, kernel_size, strides, padding,
 /// pool_size, rate, seed, target_shape, momentum, epsilon, axis, l2, name). attrs may be NULL.
 /// LOOM_ERROR_NOT_FOUND for an unknown type, LOOM_ERROR_INVALID_ARGUMENT for an attribute the
@@ -413,7 +416,9 @@ LOOM_CAPI loom_status loom_model_compile(loom_model* model, const char* optimize
 typedef int32_t (*loom_epoch_callback)(void* user, int32_t epoch, const char* const* names, const double* values,
                                        int32_t count);
 /// Trains the compiled model on (x, y) (loom::nn::Model::fit). options: epochs, batch_size,
-/// validation_split, shuffle, seed, verbose (default 0 here), initial_epoch; may be NULL.
+/// validation_split, shuffle, seed, verbose (default 0 here), initial_epoch, and distributed
+/// (non-zero: data-parallel over the ranks of loom_dist_init, batch_size being the global batch;
+/// see loom::nn::MultiWorkerMirroredStrategy) with bucket_bytes; may be NULL.
 /// callback may be NULL. loss_history (may be NULL) receives up to capacity per-epoch training
 /// losses; `epochs_run` (may be NULL) the number of epochs run.
 LOOM_CAPI loom_status loom_model_fit(loom_model* model, const loom_tensor* x, const loom_tensor* y,
@@ -633,6 +638,78 @@ LOOM_CAPI loom_status loom_idx_save(const char* path, const loom_tensor* tensor)
 /// missing or malformed.
 LOOM_CAPI loom_status loom_mnist_load(const char* dir, loom_tensor** x_train, loom_tensor** y_train, loom_tensor** x_test,
                                       loom_tensor** y_test);
+
+/* ---- wave 2: distributed training over MPI and NCCL (loom::dist; docs/DISTRIBUTED.md) ---- */
+/* Reductions of loom_dist_all_reduce and loom_dist_reduce_scatter (append only). */
+#define LOOM_REDUCE_SUM 0   ///< Sum (bool: logical or).
+#define LOOM_REDUCE_MEAN 1  ///< Mean over the ranks (floating dtypes only).
+#define LOOM_REDUCE_MAX 2   ///< Maximum (bool: logical or).
+#define LOOM_REDUCE_MIN 3   ///< Minimum (bool: logical and).
+/// Joins the job this process was launched in by mpirun: backend "mpi" (CPU tensors over MPI)
+/// or "nccl" (GPU tensors over NCCL on GPU local_rank, CPU tensors over MPI); NULL means
+/// "mpi". LOOM_ERROR_NOT_FOUND naming the plugin when this build or machine has no MPI or NCCL,
+/// LOOM_ERROR_DISTRIBUTED when the transport fails to start.
+LOOM_CAPI loom_status loom_dist_init(const char* backend);
+/// Leaves the job (waits for queued collectives; after a failed one, does not wait for peers).
+/// Does nothing when not initialised.
+LOOM_CAPI loom_status loom_dist_finalize(void);
+/// Writes 1 when loom_dist_init has been called (and loom_dist_finalize has not), else 0.
+LOOM_CAPI loom_status loom_dist_initialized(int32_t* out);
+/// This process's rank; LOOM_ERROR_DISTRIBUTED before loom_dist_init.
+LOOM_CAPI loom_status loom_dist_rank(int32_t* out);
+/// The number of ranks; LOOM_ERROR_DISTRIBUTED before loom_dist_init.
+LOOM_CAPI loom_status loom_dist_size(int32_t* out);
+/// This process's rank on its machine (its GPU with NCCL); LOOM_ERROR_DISTRIBUTED before
+/// loom_dist_init.
+LOOM_CAPI loom_status loom_dist_local_rank(int32_t* out);
+/// Seconds a collective waits for the other ranks before failing with LOOM_ERROR_DISTRIBUTED
+/// (default 300 or the LOOM_DIST_TIMEOUT environment variable); must be > 0.
+LOOM_CAPI loom_status loom_dist_set_timeout(double seconds);
+/// The collective timeout in seconds.
+LOOM_CAPI loom_status loom_dist_get_timeout(double* out);
+/// Validation mode (non-zero: on): each collective first compares every rank's call and fails
+/// on all of them, naming two ranks and their shapes or dtypes, when they differ.
+LOOM_CAPI loom_status loom_dist_set_validation(int32_t enabled);
+/// `op` (LOOM_REDUCE_*) over every rank's `x`: a new tensor of x's shape and dtype.
+LOOM_CAPI loom_status loom_dist_all_reduce(const loom_tensor* x, int32_t op, loom_tensor** out);
+/// `op` over every rank's value of the variable, written into the variable.
+LOOM_CAPI loom_status loom_dist_all_reduce_variable(loom_variable* variable, int32_t op);
+/// Rank `root`'s `x` on every rank (the others' x gives the shape and dtype).
+LOOM_CAPI loom_status loom_dist_broadcast(const loom_tensor* x, int32_t root, loom_tensor** out);
+/// Overwrites the variable with rank `root`'s value.
+LOOM_CAPI loom_status loom_dist_broadcast_variable(loom_variable* variable, int32_t root);
+/// Overwrites every weight of the model (moving statistics too) with rank `root`'s values: the
+/// start of a custom data-parallel loop.
+LOOM_CAPI loom_status loom_dist_broadcast_model(loom_model* model, int32_t root);
+/// Every rank's `x` joined along the first axis in rank order (a scalar counts as one entry);
+/// the first axis may differ between ranks.
+LOOM_CAPI loom_status loom_dist_all_gather(const loom_tensor* x, loom_tensor** out);
+/// `op` over every rank's `x`, of which this rank gets its block of the first axis (rank r the
+/// r-th of size contiguous blocks; the first n mod size blocks one row longer).
+LOOM_CAPI loom_status loom_dist_reduce_scatter(const loom_tensor* x, int32_t op, loom_tensor** out);
+/// Returns once every rank has called it.
+LOOM_CAPI loom_status loom_dist_barrier(void);
+/// An optimizer for custom loops that averages gradients over the ranks before `optimizer`
+/// (shared, not copied) applies them, in buckets of `bucket_bytes` (0: 25 MiB); Horovod's
+/// DistributedOptimizer. Release with loom_dist_optimizer_release.
+LOOM_CAPI loom_status loom_dist_optimizer_new(loom_optimizer* optimizer, int64_t bucket_bytes, loom_dist_optimizer** out);
+/// Releases a distributed optimizer handle (NULL is accepted).
+LOOM_CAPI void loom_dist_optimizer_release(loom_dist_optimizer* optimizer);
+/// Makes the tape's next loom_tape_gradient hand the variables' gradients over as soon as each is
+/// final: full buckets all-reduce while the backward pass goes on.
+LOOM_CAPI loom_status loom_dist_optimizer_watch(loom_dist_optimizer* optimizer, loom_tape* tape,
+                                                loom_variable* const* variables, int32_t count);
+/// Applies the average over the ranks of the gradients (those the watched tape handed over, or
+/// else `grads`; NULL entries count as zeros) to the variables; all or nothing.
+LOOM_CAPI loom_status loom_dist_optimizer_apply_gradients(loom_dist_optimizer* optimizer, const loom_tensor* const* grads,
+                                                          loom_variable* const* variables, int32_t count);
+/// Copies rank `root`'s values of the variables and the optimizer's state to every rank.
+LOOM_CAPI loom_status loom_dist_optimizer_broadcast_state(loom_dist_optimizer* optimizer, loom_variable* const* variables,
+                                                          int32_t count, int32_t root);
+/// Timings of the last averaged step: buckets, bytes, seconds of communication and seconds of it
+/// not hidden behind the backward pass; each out-parameter may be NULL.
+LOOM_CAPI loom_status loom_dist_optimizer_stats(const loom_dist_optimizer* optimizer, int64_t* buckets, int64_t* bytes,
+                                                double* communication_seconds, double* exposed_seconds);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,8 @@ LOOM_API OptimizerPtr optimizer_from_config(const std::string& name, const Attrs
 LOOM_API LossPtr loss_from_config(const std::string& name, const Attrs& config);
 
 /// FitOptions from the arguments epochs, batch_size, validation_split, shuffle, seed, verbose,
-/// initial_epoch (others are an InvalidArgument).
+/// initial_epoch, and distributed (true: a MultiWorkerMirroredStrategy, which needs
+/// dist::init()) with bucket_bytes (others are an InvalidArgument).
 LOOM_API FitOptions fit_options_from_config(const Attrs& config);
 
 }  // namespace loom::nn

@@ -234,9 +234,34 @@ class LOOM_API BatchNormalization : public Layer {
   /// The moving variance per channel (non-trainable).
   const Variable& moving_variance() const { return moving_variance_; }
 
+ protected:
+  /// For subclasses that are batch normalisations of their own kind.
+  BatchNormalization(std::string kind, BatchNormalizationOptions options);
+  /// The options given at construction.
+  const BatchNormalizationOptions& options() const { return options_; }
+  /// Moves the moving statistics towards a batch's mean and (biased) variance over `count`
+  /// values per channel.
+  void update_moving_statistics(const Tensor& batch_mean, const Tensor& batch_variance, double count);
+
  private:
   BatchNormalizationOptions options_;
   Variable gamma_, beta_, moving_mean_, moving_variance_;
+};
+
+/// BatchNormalization whose training statistics are those of the global batch: the sums over
+/// every rank's batch of a loom::dist job (Keras' SyncBatchNormalization, PyTorch's
+/// SyncBatchNorm). The gradient flows through the all-reduces too, so training on N ranks with
+/// local batches b equals training on one with batch N * b. Without dist::init(), with one rank
+/// or in inference it is a BatchNormalization. Every rank must call it the same number of times
+/// (it runs collectives: two all-reduces forward, two backward).
+class LOOM_API SyncBatchNormalization : public BatchNormalization {
+ public:
+  /// InvalidArgument for a momentum outside [0, 1] or epsilon <= 0.
+  explicit SyncBatchNormalization(BatchNormalizationOptions options = {});
+  /// Normalises with the global batch statistics (and updates the moving ones with them) when
+  /// training, else as BatchNormalization.
+  Tensor call(const Tensor& x, bool training) override;
+  std::string type_name() const override { return "SyncBatchNormalization"; }
 };
 
 /// Concatenates its inputs along `axis` (a multi-input layer; see loom::concat).

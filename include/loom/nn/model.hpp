@@ -16,6 +16,11 @@
 
 namespace loom::nn {
 
+class MultiWorkerMirroredStrategy;
+namespace internal {
+class DataParallelFit;
+}
+
 /// What Model::fit returns: the logs of every epoch (Keras' History).
 struct LOOM_API History {
   /// Per-epoch values by name: "loss", "accuracy", "val_loss", ...
@@ -39,6 +44,9 @@ struct LOOM_API FitOptions {
   /// 2: one line per epoch; 0: silent.
   int verbose = 1;
   int initial_epoch = 0;  ///< First epoch to run (to resume training).
+  /// Data-parallel training over the ranks of a loom::dist job (loom/nn/distributed.hpp):
+  /// batch_size is then the global batch, split among the ranks. Null: this process alone.
+  std::shared_ptr<MultiWorkerMirroredStrategy> strategy;
 };
 
 /// A Layer that can be compiled and trained (Keras' compile / fit / evaluate / predict), saved
@@ -142,11 +150,15 @@ class LOOM_API Model : public Layer {
   // (initial_epoch > 0, no explicit seed) shuffles as the interrupted one would have.
   uint64_t fit_seed_ = 0;
   std::optional<uint64_t> resumed_fit_seed_;
+  internal::DataParallelFit* parallel_ = nullptr;  // during a fit with a strategy
   struct StepResult;
-  StepResult step(const std::vector<Tensor>& x, const std::vector<Tensor>& y);
+  // `weight` scales the loss that is differentiated (a rank's share of a global batch); a step
+  // of weight 0 updates no metric.
+  StepResult step(const std::vector<Tensor>& x, const std::vector<Tensor>& y, double weight = 1.0);
   void prepare_output_metrics(size_t outputs);
   Logs run_epoch(const std::vector<Tensor>& x, const std::vector<Tensor>& y, const FitOptions& o, int epoch,
                  uint64_t seed, void* progress_bar);
+  Logs validate(const std::vector<Tensor>& x, const std::vector<Tensor>& y, int64_t batch_size);
 };
 /// Models are shared by pointer.
 using ModelPtr = std::shared_ptr<Model>;
