@@ -421,9 +421,11 @@ LOOM_CAPI loom_status loom_model_metric_name(const loom_model* model, int32_t in
 /// The model's outputs for `x` in inference mode, computed in batches of `batch_size`. Calls on
 /// a built model may run concurrently.
 LOOM_CAPI loom_status loom_model_predict(loom_model* model, const loom_tensor* x, int64_t batch_size, loom_tensor** out);
-/// Saves the weights as safetensors, atomically; LOOM_ERROR_IO when writing fails.
+/// Saves the weights atomically: as safetensors, or in Keras' HDF5 layout when the path ends in
+/// .h5 or .hdf5 (docs/MODEL_FILES.md); LOOM_ERROR_IO when writing fails.
 LOOM_CAPI loom_status loom_model_save_weights(const loom_model* model, const char* path);
-/// Loads weights saved by loom_model_save_weights. `strict` non-zero: missing and unexpected
+/// Loads weights saved by loom_model_save_weights, or Keras' HDF5 weights (.h5, .hdf5: layers
+/// with weights matched by position, as Keras does). `strict` non-zero: missing and unexpected
 /// weights are errors (LOOM_ERROR_INVALID_ARGUMENT; shape mismatches always are).
 LOOM_CAPI loom_status loom_model_load_weights(loom_model* model, const char* path, int32_t strict);
 
