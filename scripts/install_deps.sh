@@ -13,10 +13,11 @@ packages=(
   # oneDNN's CMake config calls find_package(OpenCL); libdnnl-dev only recommends this package.
   ocl-icd-opencl-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
-  libhdf5-dev
+  libonnx-dev libprotobuf-dev libhdf5-dev
   python3 python3-numpy valgrind doxygen
-  # The Keras HDF5 tests check loom's files with h5py.
-  python3-h5py
+  # The interop tests: ONNX's checker and h5py (PyTorch, which wrote the committed golden ONNX
+  # files, is needed only to regenerate them).
+  python3-onnx python3-h5py
   "$@"
 )
 

@@ -21,7 +21,8 @@ RANK = {
     "data": 4,      # datasets, IDX files
     "nn": 5,        # layers, models, optimizers, fit
     "api": 5,       # loom.hpp and nn.hpp, the umbrella headers
-    "capi": 6,      # the C ABI
+    "interop": 6,   # other frameworks' model files: ONNX export and import
+    "capi": 7,      # the C ABI
 }
 
 # The backend API spans two layers: devices and allocators (core implements them), and kernels
@@ -30,7 +31,7 @@ PUBLIC_COMPONENT = {
     "backend/kernel.hpp": "ops", "backend/geometry.hpp": "ops",
     "tape.hpp": "autograd", "variable.hpp": "autograd",
     "ops.hpp": "ops", "creation.hpp": "ops", "nn_ops.hpp": "ops", "op_schema.hpp": "ops",
-    "io.hpp": "io", "data.hpp": "data", "loom.hpp": "api", "nn.hpp": "api",
+    "io.hpp": "io", "data.hpp": "data", "loom.hpp": "api", "nn.hpp": "api", "interop.hpp": "interop",
 }
 
 

@@ -1,5 +1,5 @@
 """loom from Python through its C ABI (ctypes): tensors, ops, the gradient tape, variables,
-Keras-style Sequential models and optimizers.
+Keras-style models and optimizers, ONNX export and import.
 
     import loom
     x = loom.tensor([[1.0, 2.0], [3.0, 4.0]])
@@ -16,7 +16,7 @@ from ._ffi import EPOCH_CALLBACK, LoomError, call, handle_array, int64_array, li
 __all__ = [
     "LoomError", "Tensor", "tensor", "random_normal", "load_npy", "op", "matmul", "exp", "log", "tanh", "relu",
     "reduce_sum", "reduce_mean", "reshape", "transpose", "softmax", "Variable", "GradientTape", "layers",
-    "Sequential", "optimizers", "set_seed", "version",
+    "Model", "Sequential", "import_onnx", "optimizers", "set_seed", "version",
 ]
 
 F32, F64, I32, I64, BOOL, U8, F16, BF16 = range(8)
@@ -438,23 +438,18 @@ class optimizers:
     def RMSprop(**config): return _Optimizer("rmsprop", **config)
 
 
-class Sequential:
-    """Keras' Sequential: compile / fit / evaluate / predict / save and load weights."""
+class Model:
+    """A model: compile / fit / evaluate / predict / save and load weights (safetensors, or Keras'
+    HDF5 layout for .h5 paths) / export_onnx. Sequential builds one layer by layer; import_onnx
+    makes one from an ONNX file."""
 
-    def __init__(self, layer_list=(), input_shape=None, name=None):
-        dims, rank = int64_array(input_shape or ())
-        self._handle = out_handle("loom_sequential_new", dims if input_shape is not None else None, rank,
-                                  name.encode() if name else None)
-        for layer in layer_list:
-            self.add(layer)
+    def __init__(self, _handle):
+        self._handle = _handle
 
     def __del__(self):
         if getattr(self, "_handle", None) and lib is not None:
             lib.loom_model_release(self._handle)
             self._handle = None
-
-    def add(self, layer):
-        call("loom_sequential_add", self._handle, layer._handle)
 
     def __call__(self, x, training=False):
         return Tensor(out_handle("loom_model_call", self._handle, as_tensor(x)._handle, int(training)))
@@ -520,3 +515,26 @@ class Sequential:
 
     def load_weights(self, path, strict=True):
         call("loom_model_load_weights", self._handle, str(path).encode(), int(strict))
+
+    def export_onnx(self, path, opset=0):
+        """Writes the built model as an ONNX file (opset 0: the oldest loom writes)."""
+        call("loom_onnx_export", self._handle, str(path).encode(), opset)
+
+
+class Sequential(Model):
+    """Keras' Sequential: layers added in order."""
+
+    def __init__(self, layer_list=(), input_shape=None, name=None):
+        dims, rank = int64_array(input_shape or ())
+        super().__init__(out_handle("loom_sequential_new", dims if input_shape is not None else None, rank,
+                                    name.encode() if name else None))
+        for layer in layer_list:
+            self.add(layer)
+
+    def add(self, layer):
+        call("loom_sequential_add", self._handle, layer._handle)
+
+
+def import_onnx(path):
+    """A functional Model of an ONNX file's graph with its weights, inputs in the file's layout."""
+    return Model(out_handle("loom_onnx_import", str(path).encode()))

@@ -111,6 +111,8 @@ _SIGNATURES = {
     "loom_model_predict": (I32, [P, P, I64, PP]),
     "loom_model_save_weights": (I32, [P, STR]),
     "loom_model_load_weights": (I32, [P, STR, I32]),
+    "loom_onnx_export": (I32, [P, STR, I32]),
+    "loom_onnx_import": (I32, [STR, PP]),
     "loom_optimizer_new": (I32, [STR, P, PP]),
     "loom_optimizer_release": (None, [P]),
     "loom_optimizer_apply_gradients": (I32, [P, PP, PP, I32]),

@@ -1,4 +1,4 @@
-"""loom through its C ABI from Python (ctypes): tensors, ops, tape, optimizers, Sequential."""
+"""loom through its C ABI from Python (ctypes): tensors, ops, tape, optimizers, models, ONNX."""
 import math
 import os
 import tempfile
@@ -185,6 +185,50 @@ class ModelTest(unittest.TestCase):
             first = first if first is not None else loss.item()
             opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self.assertLess(loss.item(), first * 0.7)
+
+
+class OnnxTest(unittest.TestCase):
+    GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "golden", "onnx")
+
+    def golden(self, name):
+        return os.path.join(self.GOLDEN, name)
+
+    @staticmethod
+    def max_abs_diff(a, b):
+        def flat(t):
+            values = t.tolist()
+            while values and isinstance(values[0], list):
+                values = [v for row in values for v in row]
+            return values
+        x, y = flat(a), flat(b)
+        if a.shape != b.shape:
+            return math.inf
+        return max(abs(p - q) for p, q in zip(x, y))
+
+    def test_pytorch_lenet_imports_predicts_exports_and_trains(self):
+        model = loom.import_onnx(self.golden("lenet.onnx"))
+        x = loom.load_npy(self.golden("lenet_input.npy"))
+        predicted = model.predict(x)
+        self.assertLessEqual(self.max_abs_diff(predicted, loom.load_npy(self.golden("lenet_expected.npy"))), 1e-5)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lenet.onnx")
+            model.export_onnx(path)
+            self.assertLessEqual(self.max_abs_diff(loom.import_onnx(path).predict(x), predicted), 1e-5)
+        # Fine-tuning towards other classes than PyTorch's predictions moves the model there.
+        classes = [(row.index(max(row)) + 1) % 10 for row in predicted.tolist()]
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      optimizer_config={"learning_rate": 0.01}, loss_config={"from_logits": True})
+        losses = model.fit(x, loom.tensor(classes), epochs=60, batch_size=8, seed=1)
+        self.assertLess(losses[-1], 0.5 * losses[0])
+        self.assertEqual(model.evaluate(x, loom.tensor(classes))["accuracy"], 1.0)
+
+    def test_errors_name_the_file(self):
+        with self.assertRaisesRegex(loom.LoomError, "loom_onnx_import.*is not an ONNX model"):
+            loom.import_onnx(self.golden("lenet_input.npy"))
+        model = loom.Sequential([loom.layers.Dense(2)], input_shape=(3,))
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(loom.LoomError, "loom_onnx_export.*opset 12"):
+                model.export_onnx(os.path.join(d, "m.onnx"), opset=12)
 
 
 if __name__ == "__main__":

@@ -624,6 +624,28 @@ LOOM_CAPI loom_status loom_idx_save(const char* path, const loom_tensor* tensor)
 LOOM_CAPI loom_status loom_mnist_load(const char* dir, loom_tensor** x_train, loom_tensor** y_train, loom_tensor** x_test,
                                       loom_tensor** y_test);
 
+/* ---- other frameworks' model files: ONNX, Keras HDF5 weights ---- */
+/* Keras' HDF5 weight files need no entry points of their own: loom_model_save_weights and
+ * loom_model_load_weights read and write Keras' layout for paths ending in .h5 or .hdf5. */
+#define LOOM_ONNX_MIN_OPSET 13  ///< The oldest ONNX opset loom_onnx_export writes and loom_onnx_import reads.
+#define LOOM_ONNX_MAX_OPSET 17  ///< The newest ONNX opset loom_onnx_export writes and loom_onnx_import reads.
+/// Writes a built Sequential or functional model as an ONNX file of `opset` (LOOM_ONNX_MIN_OPSET
+/// to LOOM_ONNX_MAX_OPSET; 0: LOOM_ONNX_MIN_OPSET), atomically (loom::nn::export_onnx): NHWC
+/// images at the graph's boundary, a dynamic batch axis, layers in inference form.
+/// LOOM_ERROR_INVALID_ARGUMENT for another opset or a model that is not built,
+/// LOOM_ERROR_UNIMPLEMENTED for a layer without an ONNX form (the message names it and lists
+/// those that have one), LOOM_ERROR_IO when writing fails.
+LOOM_CAPI loom_status loom_onnx_export(const loom_model* model, const char* path, int32_t opset);
+/// A functional model of an ONNX file's graph with its weights (loom::nn::import_onnx): inputs in
+/// the file's layout (an NCHW image stays NCHW), ready to predict, compile and fit.
+/// LOOM_ERROR_UNIMPLEMENTED for an operator or opset loom does not import (the message names the
+/// node, its operator and the operators loom imports), LOOM_ERROR_IO for a file that is not
+/// ONNX, is truncated or has a malformed graph, LOOM_ERROR_SHAPE for shapes that do not fit.
+LOOM_CAPI loom_status loom_onnx_import(const char* path, loom_model** out);
+/// The ONNX operators loom_onnx_import reads, sorted and comma-separated. `*needed` (may be NULL)
+/// receives the size with the NUL; buffer NULL with capacity 0 only asks.
+LOOM_CAPI loom_status loom_onnx_import_operators(char* buffer, size_t capacity, size_t* needed);
+
 #ifdef __cplusplus
 }
 #endif
