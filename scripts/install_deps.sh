@@ -15,9 +15,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   libonnx-dev libprotobuf-dev libhdf5-dev
   python3 python3-numpy valgrind doxygen
-  # The interop tests: ONNX's checker and h5py (PyTorch, which wrote the committed golden ONNX
-  # files, is needed only to regenerate them).
-  python3-onnx python3-h5py
+  # The interop tests: ONNX's checker, h5py, and Node.js for ONNX Runtime (PyTorch, which wrote
+  # the committed golden ONNX files, is needed only to regenerate them).
+  python3-onnx python3-h5py nodejs npm
   "$@"
 )
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 
 namespace loom::testing {
 namespace {
@@ -42,6 +43,15 @@ std::string missing_python_module(const std::string& module) {
   const CommandResult r = run_command(LOOM_PYTHON, {"-c", "import " + module});
   if (r.status == 0) return "";
   return std::string(LOOM_PYTHON) + " cannot import " + module + " (Debian: python3-" + module + "): " + r.output;
+}
+
+std::string missing_onnxruntime() {
+  if (std::string(LOOM_NODE).empty()) return "no Node.js was found when loom was configured (Debian: nodejs)";
+  const std::string package = std::string(LOOM_ONNXRUNTIME_MODULES) + "/onnxruntime-node";
+  if (!std::filesystem::exists(package + "/package.json")) {
+    return "onnxruntime-node is not installed in " + package + " (scripts/install_onnxruntime.sh, run by the onnxruntime_install test)";
+  }
+  return "";
 }
 
 }  // namespace loom::testing

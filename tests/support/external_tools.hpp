@@ -1,6 +1,7 @@
 #pragma once
 // The reference tools the interop tests check loom's files with: Python's onnx and h5py
-// (tests/interop/*.py). Their paths come from the build (LOOM_PYTHON, LOOM_INTEROP_SCRIPTS).
+// (tests/interop/*.py) and ONNX Runtime under Node.js (tests/interop/run_onnxruntime.js). Their
+// paths come from the build (LOOM_PYTHON, LOOM_NODE, LOOM_INTEROP_SCRIPTS, LOOM_ONNXRUNTIME_MODULES).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -20,8 +21,9 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
 CommandResult run_python_script(const std::string& script, const std::vector<std::string>& arguments);
 
 // Why a reference tool cannot run here, or "" when it can: the build's python3 with `module`
-// importable.
+// importable; Node.js with onnxruntime-node (installed by the onnxruntime_install test).
 std::string missing_python_module(const std::string& module);
+std::string missing_onnxruntime();
 
 // Skips the test, saying why, unless `missing` (one of the above) is empty. The build requires
 // these tools (cmake/LoomDependencies.cmake), so skips happen only outside a configured setup.
