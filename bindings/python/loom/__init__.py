@@ -14,7 +14,7 @@ import struct
 from ._ffi import EPOCH_CALLBACK, LoomError, call, handle_array, int64_array, lib, out_handle
 
 __all__ = [
-    "LoomError", "Tensor", "tensor", "random_normal", "load_npy", "op", "matmul", "exp", "log", "tanh", "relu",
+    "LoomError", "Tensor", "tensor", "random_normal", "load_npy", "load_mnist", "op", "matmul", "exp", "log", "tanh", "relu",
     "reduce_sum", "reduce_mean", "reshape", "transpose", "softmax", "Variable", "GradientTape", "layers",
     "Model", "Sequential", "import_onnx", "optimizers", "set_seed", "version",
 ]
@@ -253,6 +253,14 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=0):
 
 def load_npy(path):
     return Tensor(out_handle("loom_tensor_load_npy", str(path).encode()))
+
+
+def load_mnist(directory):
+    """(x_train, y_train, x_test, y_test) of an MNIST-format directory (MNIST, Fashion-MNIST):
+    uint8 images (N, 28, 28) and uint8 labels."""
+    handles = [ctypes.c_void_p() for _ in range(4)]
+    call("loom_mnist_load", str(directory).encode(), *[ctypes.byref(h) for h in handles])
+    return tuple(Tensor(h.value) for h in handles)
 
 
 def op(name, *inputs, **attrs):

@@ -72,6 +72,7 @@ _SIGNATURES = {
     "loom_tensor_random_normal": (I32, [PI64, I32, F64, F64, I32, U64, PP]),
     "loom_tensor_save_npy": (I32, [P, STR]),
     "loom_tensor_load_npy": (I32, [STR, PP]),
+    "loom_mnist_load": (I32, [STR, PP, PP, PP, PP]),
     "loom_attrs_new": (I32, [PP]),
     "loom_attrs_release": (None, [P]),
     "loom_attrs_set_int": (I32, [P, STR, I64]),

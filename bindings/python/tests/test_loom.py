@@ -222,6 +222,27 @@ class OnnxTest(unittest.TestCase):
         self.assertLess(losses[-1], 0.5 * losses[0])
         self.assertEqual(model.evaluate(x, loom.tensor(classes))["accuracy"], 1.0)
 
+    def test_pytorch_lenet_fine_tunes_on_fashion_mnist(self):
+        data = os.environ.get("LOOM_FASHION_MNIST_DIR", "")
+        if not os.path.isdir(data):
+            self.skipTest(f"no Fashion-MNIST in {data!r} (LOOM_FASHION_MNIST_DIR; ctest's fashion_mnist_data fetches it)")
+        x_train, y_train, x_test, y_test = loom.load_mnist(data)
+
+        def first(images, labels, n):
+            x = loom.op("slice", images, begin=[0, 0, 0], end=[n, 28, 28]).cast("float32") * (1.0 / 255)
+            return loom.reshape(x, (n, 1, 28, 28)), loom.op("slice", labels, begin=[0], end=[n]).cast("int64")
+
+        x, y = first(x_train, y_train, 4000)
+        xt, yt = first(x_test, y_test, 1000)
+        model = loom.import_onnx(self.golden("lenet.onnx"))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      optimizer_config={"learning_rate": 0.002}, loss_config={"from_logits": True})
+        before = model.evaluate(xt, yt)["accuracy"]
+        losses = model.fit(x, y, epochs=2, batch_size=64, seed=1)
+        after = model.evaluate(xt, yt)["accuracy"]
+        self.assertLess(losses[1], losses[0])
+        self.assertGreater(after, before + 0.01, f"test accuracy {before} -> {after}")  # 0.721 -> 0.746
+
     def test_errors_name_the_file(self):
         with self.assertRaisesRegex(loom.LoomError, "loom_onnx_import.*is not an ONNX model"):
             loom.import_onnx(self.golden("lenet_input.npy"))
