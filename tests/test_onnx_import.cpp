@@ -16,11 +16,6 @@ using namespace loom::nn;
 
 const std::string kOnnxGolden = std::string(LOOM_GOLDEN_DIR) + "/onnx/";
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  return reduce_max(abs(cast(a, DType::Float64) - cast(b, DType::Float64))).item<double>();
-}
-
 // Small ONNX graphs written with libonnx's classes, for the error paths.
 class OnnxFile {
  public:

@@ -169,7 +169,7 @@ void export_onnx(const Model& model, const std::string& path, int opset) {
   domain.set_version(opset);
   onnx::GraphProto& graph = *proto.mutable_graph();
   graph.set_name(model.name());
-  interop::OnnxGraphWriter writer(graph, opset);
+  interop::OnnxGraphWriter writer(graph);
 
   std::vector<interop::ExportValue> inputs;
   for (const auto& [name, shape, dtype] : interop::model_inputs(model)) {

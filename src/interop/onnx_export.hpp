@@ -28,9 +28,8 @@ struct ExportValue {
 
 class OnnxGraphWriter {
  public:
-  OnnxGraphWriter(onnx::GraphProto& graph, int opset) : graph_(graph), opset_(opset) {}
+  explicit OnnxGraphWriter(onnx::GraphProto& graph) : graph_(graph) {}
 
-  int opset() const { return opset_; }
   // A value name not used yet, from `hint`.
   std::string unique(const std::string& hint);
   // Adds a node of `op` on `inputs` (an empty name: an omitted optional input) with `outputs`
@@ -53,7 +52,6 @@ class OnnxGraphWriter {
  private:
   ExportValue transposed(const ExportValue& v, bool to_nchw);
   onnx::GraphProto& graph_;
-  int opset_;
   std::set<std::string> names_;
   std::map<std::pair<std::string, bool>, std::string> transposes_;
 };

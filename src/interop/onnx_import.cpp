@@ -21,8 +21,9 @@ std::string join(const std::vector<std::string>& names) {
   throw IOError("[import_onnx] '" + path + "': " + why);
 }
 
-// The opset of the default domain; other domains may be declared but not used.
-int default_opset(const onnx::ModelProto& model, const std::string& path) {
+// Checks the opset of the default domain (loom reads opsets whose operators it implements alike);
+// other domains may be declared but not used.
+void check_opset(const onnx::ModelProto& model, const std::string& path) {
   std::optional<int64_t> opset;
   for (const auto& entry : model.opset_import()) {
     if (entry.domain().empty() || entry.domain() == "ai.onnx") opset = entry.version();
@@ -33,7 +34,6 @@ int default_opset(const onnx::ModelProto& model, const std::string& path) {
                              std::to_string(nn::kOnnxMinOpset) + " to " + std::to_string(nn::kOnnxMaxOpset) +
                              "; re-export the model with one of them)");
   }
-  return static_cast<int>(*opset);
 }
 
 // A graph input as a loom Input(): every axis but the batch axis known.
@@ -161,7 +161,7 @@ std::shared_ptr<Functional> import_onnx(const std::string& path) {
   if (!model.has_graph()) throw IOError("[import_onnx] '" + path + "': the file holds no graph");
   ImportState state;
   state.path = path;
-  state.opset = default_opset(model, path);
+  check_opset(model, path);
   const onnx::GraphProto& graph = model.graph();
 
   std::set<std::string> available;

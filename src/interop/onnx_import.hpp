@@ -35,7 +35,6 @@ struct ImportValue {
 // layer names taken, and the batch size the file declares (when it declares one).
 struct ImportState {
   std::string path;
-  int opset = 0;
   std::optional<int64_t> declared_batch;
   std::map<std::string, ImportValue> values;
   std::map<std::pair<std::string, bool>, nn::SymbolicTensor> relayouts;
@@ -49,7 +48,6 @@ class OnnxNode {
   OnnxNode(const onnx::NodeProto& node, ImportState& state) : node_(node), state_(state) {}
 
   const onnx::NodeProto& proto() const { return node_; }
-  int opset() const { return state_.opset; }
   // The batch size the file's inputs declare, when they declare one.
   std::optional<int64_t> declared_batch() const { return state_.declared_batch; }
   // Whether input i is given (optional inputs may be missing or named "").
@@ -63,7 +61,6 @@ class OnnxNode {
   // Whether every given input is a constant.
   bool all_constant() const;
 
-  bool has_attr(const std::string& name) const { return find_attr(name) != nullptr; }
   int64_t attr_int(const std::string& name, int64_t fallback) const;
   double attr_float(const std::string& name, double fallback) const;
   std::string attr_string(const std::string& name, const std::string& fallback) const;

@@ -48,11 +48,6 @@ void expect_checker_passes(const std::string& model) {
   EXPECT_EQ(r.status, 0) << r.output;
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  return reduce_max(abs(cast(a, DType::Float64) - cast(b, DType::Float64))).item<double>();
-}
-
 // Exports `model`, checks the file, runs it in ONNX Runtime on `inputs` and compares every
 // output with loom's; returns the largest difference.
 double compare_with_onnxruntime(Model& model, const std::vector<Tensor>& inputs, int opset = kOnnxMinOpset) {
