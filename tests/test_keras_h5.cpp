@@ -184,6 +184,19 @@ TEST_F(KerasH5ByH5py, HdfFilesWithoutKerasLayoutAreCleanErrors) {
   ASSERT_EQ(drop.status, 0) << drop.output;
   expect_error<IOError>([&] { model->load_weights(dir / "dangling.h5"); },
                         "layer 'dense' lists weight 'dense/kernel:0', which is no dataset in its group");
+  // Attributes and datasets of the wrong kind: numbers for names, text for weights.
+  const auto numbers = run_command(LOOM_PYTHON, {"-c", "import h5py, sys; h5py.File(sys.argv[1], 'w').attrs['layer_names'] = [1.0, 2.0]",
+                                                 dir / "numbers.h5"});
+  ASSERT_EQ(numbers.status, 0) << numbers.output;
+  expect_error<IOError>([&] { model->load_weights(dir / "numbers.h5"); }, "attribute 'layer_names' holds no strings");
+  json text;
+  text["layers"] = json::array({layer("conv2d", {weight("conv2d/kernel:0", {3, 3, 1, 2}, 0), weight("conv2d/bias:0", {2}, 0)})});
+  write_keras(dir / "text.h5", text);
+  const auto replace = run_command(
+      LOOM_PYTHON, {"-c", "import h5py, sys; g = h5py.File(sys.argv[1], 'a')['conv2d']; del g['conv2d/bias:0']; g['conv2d/bias:0'] = [b'a', b'b']",
+                    dir / "text.h5"});
+  ASSERT_EQ(replace.status, 0) << replace.output;
+  expect_error<IOError>([&] { model->load_weights(dir / "text.h5", false); }, "weight 'conv2d/bias:0' of layer 'conv2d' holds no numbers");
 }
 
 }  // namespace

@@ -296,8 +296,7 @@ Tensor KerasH5Reader::read(size_t layer, size_t weight, DType dtype) const {
   silence_hdf5();
   const Layer& l = layers_.at(layer);
   const Weight& w = l.weights.at(weight);
-  const auto [file_type, memory_type] = hdf5_types(dtype, op_);
-  (void)file_type;
+  const hid_t memory_type = hdf5_types(dtype, op_).second;
   Id group(H5Oopen(file_->root.get(), l.name.c_str(), H5P_DEFAULT), H5Oclose);
   Id set(group.valid() ? H5Dopen2(group.get(), w.name.c_str(), H5P_DEFAULT) : -1, H5Dclose);
   Id type(set.valid() ? H5Dget_type(set.get()) : -1, H5Tclose);
