@@ -1,7 +1,9 @@
 // Keras' HDF5 weight files (save_weights / load_weights with a .h5 path), checked against h5py:
 // what loom writes reads back with Keras' layout, and what h5py writes in that layout loads.
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -129,6 +131,35 @@ TEST(KerasH5, AModelRoundTripsThroughH5) {
   a->save_weights(dir / "a.hdf5");
   b->load_weights(dir / "a.hdf5");
   expect_tensor_near(b->predict(x), a->predict(x), 0, 0);
+}
+
+// Threads may save and load at once (Debian's HDF5 is built thread-safe and serializes its calls).
+TEST(KerasH5, ThreadsSaveAndLoadAtOnce) {
+  TempDir dir;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      try {
+        const auto a = small_cnn();
+        const auto b = small_cnn();
+        const std::string path = dir / ("w" + std::to_string(t) + ".h5");
+        for (int i = 0; i < 20; ++i) {
+          for (const Variable& v : a->weights()) Variable(v).assign(fill_like(v, t * 100 + i));
+          a->save_weights(path);
+          b->load_weights(path);
+          for (const Variable& v : b->weights()) {
+            if (reduce_max(abs(Tensor(v) - (t * 100.0 + i))).item<double>() != 0) ++failures;
+          }
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "thread " << t << ": " << e.what();
+        ++failures;
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(KerasH5, MismatchesAreReportedAsForSafetensors) {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -47,12 +46,6 @@ class Id {
   hid_t id_;
   herr_t (*close_)(hid_t);
 };
-
-// Debian's libhdf5 is the serial build, which is not thread-safe: every use of it holds this.
-std::mutex& hdf5_mutex() {
-  static std::mutex m;
-  return m;
-}
 
 // HDF5 prints its error stack to stderr unless told not to; loom reports errors itself. The
 // setting is per thread in HDF5's thread-safe build.
@@ -156,7 +149,6 @@ class Writer {
 }  // namespace
 
 void save_keras_h5(const std::string& path, const std::vector<KerasLayerWeights>& layers, const char* op) {
-  const std::lock_guard<std::mutex> lock(hdf5_mutex());
   for (const auto& layer : layers) {
     for (const auto& [name, value] : layer.weights) hdf5_types(value.dtype(), op);  // refused before anything is written
   }
@@ -246,8 +238,7 @@ std::optional<std::vector<std::string>> read_list(hid_t object, const std::strin
 
 }  // namespace
 
-KerasH5Reader::KerasH5Reader(const std::string& path, const char* op)
-    : lock_(hdf5_mutex()), file_(std::make_unique<File>()), path_(path), op_(op) {
+KerasH5Reader::KerasH5Reader(const std::string& path, const char* op) : file_(std::make_unique<File>()), path_(path), op_(op) {
   check_readable(path, op);
   silence_hdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0) not_keras(path, op, "it is no HDF5 file");

@@ -4,7 +4,6 @@
 // attribute weight_names lists its weights in order, and each weight is a dataset at that name
 // inside the layer's group ("dense/kernel:0").
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,8 +26,7 @@ void save_keras_h5(const std::string& path, const std::vector<KerasLayerWeights>
 /// Reads a Keras weight file in two steps: the layout first (names and shapes, so that callers
 /// check them before any value is read), then the values they ask for. The file's layers may also
 /// sit under a "model_weights" group (Keras' whole-model files). IOError naming the file for
-/// anything that is not HDF5 in Keras' layout. A reader holds HDF5 (serial: one user at a time)
-/// while it lives.
+/// anything that is not HDF5 in Keras' layout.
 class KerasH5Reader {
  public:
   /// One weight of a layer.
@@ -53,7 +51,6 @@ class KerasH5Reader {
 
  private:
   struct File;
-  std::unique_lock<std::mutex> lock_;  // first: released after the file's handles are closed
   std::unique_ptr<File> file_;
   std::string path_;
   const char* op_;
