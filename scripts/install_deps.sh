@@ -13,9 +13,13 @@ packages=(
   # oneDNN's CMake config calls find_package(OpenCL); libdnnl-dev only recommends this package.
   ocl-icd-opencl-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
+  libonnx-dev libprotobuf-dev libhdf5-dev
   python3 python3-numpy valgrind doxygen
   # MPI communicator plugin (libloom_mpi.so) and its tests (mpirun)
   libopenmpi-dev openmpi-bin
+  # The interop tests: ONNX's checker, h5py, and Node.js for ONNX Runtime (PyTorch, which wrote
+  # the committed golden ONNX files, is needed only to regenerate them).
+  python3-onnx python3-h5py nodejs npm
   "$@"
 )
 

@@ -23,7 +23,8 @@ RANK = {
     "comm": 4,      # the communicator plugins (MPI, NCCL)
     "nn": 5,        # layers, models, optimizers, fit
     "api": 5,       # loom.hpp and nn.hpp, the umbrella headers
-    "capi": 6,      # the C ABI
+    "interop": 6,   # other frameworks' model files: ONNX export and import
+    "capi": 7,      # the C ABI
 }
 
 # The backend API spans two layers: devices and allocators (core implements them), and kernels
@@ -33,6 +34,7 @@ PUBLIC_COMPONENT = {
     "tape.hpp": "autograd", "variable.hpp": "autograd",
     "ops.hpp": "ops", "creation.hpp": "ops", "autocast.hpp": "ops", "nn_ops.hpp": "ops", "op_schema.hpp": "ops",
     "io.hpp": "io", "data.hpp": "data", "dist.hpp": "dist", "backend/communicator.hpp": "dist", "loom.hpp": "api", "nn.hpp": "api",
+    "interop.hpp": "interop",
 }
 
 

@@ -20,26 +20,25 @@ namespace {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::vector<char>& bytes, const char* op) {
+void write_file_atomically_with(const std::string& path, const std::function<void(const std::string& tmp)>& write,
+                                const char* op) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(op, "cannot create", tmp, errno);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const size_t allowed = detail::injected_write_allowance(bytes.size() - done);
-    if (allowed == 0) errno = ENOSPC;
-    const ssize_t n = allowed == 0 ? -1 : ::write(fd, bytes.data() + done, allowed);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail(op, "cannot write", tmp, err);
-    }
-    done += static_cast<size_t>(n);
+  try {
+    write(tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(op, "cannot reopen", tmp, err);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_error = errno;
+  if (::close(fd) != 0 || !synced) {
+    const int err = synced ? errno : sync_error;
     ::unlink(tmp.c_str());
     fail(op, "cannot flush", tmp, err);
   }
@@ -48,6 +47,27 @@ void write_file_atomically(const std::string& path, const std::vector<char>& byt
     ::unlink(tmp.c_str());
     fail(op, "cannot replace", path, err);
   }
+}
+
+void write_file_atomically(const std::string& path, const std::vector<char>& bytes, const char* op) {
+  write_file_atomically_with(path, [&](const std::string& tmp) {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail(op, "cannot create", tmp, errno);
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const size_t allowed = detail::injected_write_allowance(bytes.size() - done);
+      if (allowed == 0) errno = ENOSPC;
+      const ssize_t n = allowed == 0 ? -1 : ::write(fd, bytes.data() + done, allowed);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        fail(op, "cannot write", tmp, err);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) fail(op, "cannot write", tmp, errno);
+  }, op);
 }
 
 void check_readable(const std::string& path, const char* op) {

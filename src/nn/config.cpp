@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "loom/creation.hpp"
 #include "loom/error.hpp"
 #include "loom/nn/initializers.hpp"
 #include "loom/nn/distributed.hpp"
@@ -27,7 +28,11 @@ class ConfigReader {
   ConfigReader(const Attrs& config, std::string context, const std::vector<std::string>& allowed)
       : config_(config), context_(std::move(context)) {
     for (const auto& [name, value] : config.items()) {
-      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      // An allowed name ending in '*' admits every name with that prefix ("attr:*").
+      const auto admits = [&name](const std::string& a) {
+        return a == name || (!a.empty() && a.back() == '*' && name.rfind(a.substr(0, a.size() - 1), 0) == 0);
+      };
+      if (std::none_of(allowed.begin(), allowed.end(), admits)) {
         throw InvalidArgument("[" + context_ + "] unknown argument '" + name + "' (takes: " +
                               (allowed.empty() ? std::string("none") : join(allowed)) + ")");
       }
@@ -55,6 +60,26 @@ class ConfigReader {
                             " values, got " + std::to_string(values.size()));
     }
     return values;
+  }
+  // "same", "valid", or explicit pixels {top, bottom, left, right}.
+  Padding padding() const {
+    const AttrValue* v = config_.find("padding");
+    if (!v) return Padding("valid");
+    if (std::holds_alternative<std::string>(*v)) return Padding(std::get<std::string>(*v));
+    const std::vector<int64_t> pads = config_.get_ints("padding", ctx());
+    if (pads.size() != 4) {
+      throw InvalidArgument("[" + context_ + "] 'padding' is \"same\", \"valid\" or 4 values {top, bottom, left, "
+                            "right}, got " + std::to_string(pads.size()) + " values");
+    }
+    return Padding(pads[0], pads[1], pads[2], pads[3]);
+  }
+  // The values of every argument whose name starts with `prefix`, keyed by the rest of the name.
+  Attrs with_prefix(const std::string& prefix) const {
+    Attrs out;
+    for (const auto& [name, value] : config_.items()) {
+      if (name.rfind(prefix, 0) == 0) out.set(name.substr(prefix.size()), value);
+    }
+    return out;
   }
   std::optional<uint64_t> seed() const {
     if (!has("seed")) return std::nullopt;
@@ -98,6 +123,31 @@ BatchNormalizationOptions batch_norm_options(const ConfigReader& r) {
   return o;
 }
 
+// An OpLayer's constants are zeros of the shapes and dtypes its config lists (a model file's
+// weights fill them in).
+LayerPtr op_layer_from_config(const ConfigReader& r) {
+  const std::vector<int64_t> shapes = r.has("constant_shapes") ? r.required_ints("constant_shapes") : std::vector<int64_t>{};
+  const std::vector<int64_t> dtypes = r.has("constant_dtypes") ? r.required_ints("constant_dtypes") : std::vector<int64_t>{};
+  std::vector<Tensor> constants;
+  for (size_t at = 0; at < shapes.size();) {
+    const int64_t rank = shapes[at++];
+    if (rank < 0 || static_cast<size_t>(rank) > shapes.size() - at || constants.size() >= dtypes.size() ||
+        !dtype_is_valid(static_cast<int32_t>(dtypes[constants.size()]))) {
+      throw InvalidArgument(std::string("[") + r.ctx() + "] 'constant_shapes' and 'constant_dtypes' do not describe " +
+                            "the constants (each shape is its rank, then its dims; one valid dtype per shape)");
+    }
+    const Shape shape(shapes.data() + at, static_cast<size_t>(rank));
+    at += static_cast<size_t>(rank);
+    constants.push_back(zeros(shape, static_cast<DType>(dtypes[constants.size()])));
+  }
+  if (constants.size() != dtypes.size()) {
+    throw InvalidArgument(std::string("[") + r.ctx() + "] lists " + std::to_string(dtypes.size()) + " constant dtypes for " +
+                          std::to_string(constants.size()) + " shapes");
+  }
+  return std::make_shared<OpLayer>(r.text("op", ""), r.with_prefix("attr:"), r.required_ints("operands"),
+                                   std::move(constants), r.text("name", ""));
+}
+
 using LayerMaker = std::function<LayerPtr(const ConfigReader&)>;
 struct LayerType {
   std::vector<std::string> arguments;
@@ -117,7 +167,7 @@ const std::map<std::string, LayerType>& layer_types() {
         [](const ConfigReader& r) {
           Conv2DLayerOptions o = with_common_arguments(r, Conv2DLayerOptions{});
           o.strides = r.window("strides", o.strides);
-          o.padding = r.text("padding", o.padding);
+          o.padding = r.padding();
           o.dilation_rate = r.window("dilation_rate", o.dilation_rate);
           o.groups = r.integer("groups", o.groups);
           const std::vector<int64_t> kernel =
@@ -128,13 +178,13 @@ const std::map<std::string, LayerType>& layer_types() {
        {{"pool_size", "strides", "padding", "name"},
         [](const ConfigReader& r) {
           return std::make_shared<MaxPool2D>(r.window("pool_size", {2, 2}), r.window("strides", {}),
-                                             r.text("padding", "valid"), r.text("name", ""));
+                                             r.padding(), r.text("name", ""));
         }}},
       {"AvgPool2D",
        {{"pool_size", "strides", "padding", "name"},
         [](const ConfigReader& r) {
           return std::make_shared<AvgPool2D>(r.window("pool_size", {2, 2}), r.window("strides", {}),
-                                             r.text("padding", "valid"), r.text("name", ""));
+                                             r.padding(), r.text("name", ""));
         }}},
       {"GlobalAvgPool2D",
        {{"name"}, [](const ConfigReader& r) { return std::make_shared<GlobalAvgPool2D>(r.text("name", "")); }}},
@@ -144,6 +194,10 @@ const std::map<std::string, LayerType>& layer_types() {
         [](const ConfigReader& r) {
           return std::make_shared<Reshape>(Shape(r.required_ints("target_shape")), r.text("name", ""));
         }}},
+      {"Permute",
+       {{"dims", "name"},
+        [](const ConfigReader& r) { return std::make_shared<Permute>(r.required_ints("dims"), r.text("name", "")); }}},
+      {"OpLayer", {{"op", "operands", "constant_shapes", "constant_dtypes", "attr:*", "name"}, op_layer_from_config}},
       {"Dropout",
        {{"rate", "seed", "name"},
         [](const ConfigReader& r) {

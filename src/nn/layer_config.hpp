@@ -1,9 +1,10 @@
 #pragma once
 // The configuration arguments Dense and Conv2D share (Keras names), written by their
-// get_config() and read back by layer_from_config().
+// get_config() and read back by layer_from_config(), and the window layers' padding.
 #include "loom/attrs.hpp"
 #include "loom/nn/initializers.hpp"
 #include "loom/nn/regularizers.hpp"
+#include "loom/nn_ops.hpp"
 
 namespace loom::nn::internal {
 
@@ -17,6 +18,12 @@ void common_config(Attrs& config, const Options& o) {
     const Attrs penalty = o.kernel_regularizer->get_config();
     for (const auto& [k, v] : penalty.items()) config.set(k, v);
   }
+}
+
+// A window layer's "padding" argument: the mode, or the explicit {top, bottom, left, right}.
+inline AttrValue padding_config(const Padding& padding) {
+  if (padding.mode == "explicit") return padding.explicit_pads;
+  return padding.mode;
 }
 
 }  // namespace loom::nn::internal

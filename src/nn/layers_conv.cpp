@@ -11,11 +11,11 @@
 namespace loom::nn {
 namespace {
 
-Pool2DOptions pool_options(std::vector<int64_t> pool, std::vector<int64_t> strides, std::string padding) {
+Pool2DOptions pool_options(std::vector<int64_t> pool, std::vector<int64_t> strides, Padding padding) {
   Pool2DOptions o;
   o.window = std::move(pool);
   o.strides = strides.empty() ? o.window : std::move(strides);
-  o.padding = Padding(std::move(padding));
+  o.padding = std::move(padding);
   return o;
 }
 
@@ -24,7 +24,7 @@ Pool2DOptions pool_options(std::vector<int64_t> pool, std::vector<int64_t> strid
 Conv2DOptions op_options(const Conv2DLayerOptions& layer) {
   Conv2DOptions o;
   o.strides = layer.strides;
-  o.padding = Padding(layer.padding);
+  o.padding = layer.padding;
   o.dilations = layer.dilation_rate;
   o.groups = layer.groups;
   o.activation = layer.activation;
@@ -61,7 +61,7 @@ Attrs Conv2D::get_config() const {
                {"filters", filters_},
                {"kernel_size", kernel_size_},
                {"strides", options_.strides},
-               {"padding", options_.padding},
+               {"padding", internal::padding_config(options_.padding)},
                {"dilation_rate", options_.dilation_rate},
                {"groups", options_.groups}};
   internal::common_config(config, options_);
@@ -72,24 +72,24 @@ Shape Conv2D::compute_output_shape(const Shape& s) {
   return conv2d_output_shape(s, kernel_size_[0], kernel_size_[1], filters_, op_options(options_));
 }
 
-Pool2D::Pool2D(std::string kind, std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding,
+Pool2D::Pool2D(std::string kind, std::vector<int64_t> pool_size, std::vector<int64_t> strides, Padding padding,
                std::string name)
     : Layer(std::move(kind), std::move(name)),
       options_(pool_options(std::move(pool_size), std::move(strides), std::move(padding))) {}
 Shape Pool2D::compute_output_shape(const Shape& s) { return pool2d_output_shape(s, options_); }
 
-MaxPool2D::MaxPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
+MaxPool2D::MaxPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, Padding padding, std::string name)
     : Pool2D("max_pooling2d", std::move(pool_size), std::move(strides), std::move(padding), std::move(name)) {}
 Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, options_); }
 Attrs MaxPool2D::get_config() const {
-  return Attrs{{"name", name()}, {"pool_size", options_.window}, {"strides", options_.strides}, {"padding", options_.padding.mode}};
+  return Attrs{{"name", name()}, {"pool_size", options_.window}, {"strides", options_.strides}, {"padding", internal::padding_config(options_.padding)}};
 }
 
-AvgPool2D::AvgPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding, std::string name)
+AvgPool2D::AvgPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, Padding padding, std::string name)
     : Pool2D("average_pooling2d", std::move(pool_size), std::move(strides), std::move(padding), std::move(name)) {}
 Tensor AvgPool2D::call(const Tensor& x, bool) { return avg_pool2d(x, options_); }
 Attrs AvgPool2D::get_config() const {
-  return Attrs{{"name", name()}, {"pool_size", options_.window}, {"strides", options_.strides}, {"padding", options_.padding.mode}};
+  return Attrs{{"name", name()}, {"pool_size", options_.window}, {"strides", options_.strides}, {"padding", internal::padding_config(options_.padding)}};
 }
 
 GlobalAvgPool2D::GlobalAvgPool2D(std::string name) : Layer("global_average_pooling2d", std::move(name)) {}

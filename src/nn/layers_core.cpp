@@ -1,4 +1,4 @@
-// Dense, Flatten, Reshape, Dropout, Activation, Concatenate, Add.
+// Dense, Flatten, Reshape, Permute, Dropout, Activation, Concatenate and the merge layers.
 #include <algorithm>
 #include <charconv>
 
@@ -75,6 +75,32 @@ Shape Reshape::compute_output_shape(const Shape& input_shape) {
 }
 
 Attrs Reshape::get_config() const { return Attrs{{"name", name()}, {"target_shape", target_.vec()}}; }
+
+Permute::Permute(std::vector<int64_t> dims, std::string name) : Layer("permute", std::move(name)), dims_(std::move(dims)) {
+  std::vector<int64_t> sorted = dims_;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted[i] != static_cast<int64_t>(i) + 1) fail("dims " + Shape(dims_).str() + " must be a permutation of 1.." + std::to_string(dims_.size()));
+  }
+}
+void Permute::build(const Shape& s) {
+  if (s.size() != dims_.size() + 1) {
+    throw ShapeError("[" + name() + "] dims " + Shape(dims_).str() + " permute " + std::to_string(dims_.size()) +
+                     " axes after the batch axis, got an input of shape " + s.str());
+  }
+}
+Tensor Permute::call(const Tensor& x, bool) {
+  std::vector<int64_t> perm{0};
+  perm.insert(perm.end(), dims_.begin(), dims_.end());
+  return transpose(x, perm);
+}
+Shape Permute::compute_output_shape(const Shape& s) {
+  build(s);
+  Shape out{s[0]};
+  for (int64_t d : dims_) out.push_back(s[static_cast<size_t>(d)]);
+  return out;
+}
+Attrs Permute::get_config() const { return Attrs{{"name", name()}, {"dims", dims_}}; }
 
 Dropout::Dropout(double rate, std::optional<uint64_t> seed, std::string name)
     : Layer("dropout", std::move(name)), rate_(rate), seed_(seed ? *seed : next_random_seed()) {

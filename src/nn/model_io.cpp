@@ -15,6 +15,7 @@
 #include "loom/nn/model.hpp"
 #include "nn/data_parallel.hpp"
 #include "nn/model_config.hpp"
+#include "nn/weight_files.hpp"
 
 namespace loom::nn {
 namespace {
@@ -52,13 +53,7 @@ void assign_weights(const Model& model, const std::map<std::string, Tensor>& val
   for (const auto& [name, t] : values) {
     if (!known.count(name)) unexpected.push_back(name);
   }
-  if (!mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()))) {
-    std::string msg = std::string("[") + who + "] '" + path + "' does not match the model:";
-    if (!missing.empty()) msg += " missing: " + list(missing) + ";";
-    if (!unexpected.empty()) msg += " unexpected: " + list(unexpected) + ";";
-    if (!mismatched.empty()) msg += " shape mismatch (file vs model): " + list(mismatched) + ";";
-    throw InvalidArgument(msg);
-  }
+  internal::check_weights_match(missing, unexpected, mismatched, strict, path, who);
   // Checked first, assigned after: a failed load leaves the weights as they were.
   for (const auto& [key, v] : vars) {
     auto it = values.find(key);
@@ -67,6 +62,24 @@ void assign_weights(const Model& model, const std::map<std::string, Tensor>& val
     target.assign(it->second.dtype() == v.dtype() ? it->second : cast(it->second, v.dtype()));
   }
 }
+
+}  // namespace
+
+namespace internal {
+
+void check_weights_match(const std::vector<std::string>& missing, const std::vector<std::string>& unexpected,
+                         const std::vector<std::string>& mismatched, bool strict, const std::string& path, const char* who) {
+  if (mismatched.empty() && (!strict || (missing.empty() && unexpected.empty()))) return;
+  std::string msg = std::string("[") + who + "] '" + path + "' does not match the model:";
+  if (!missing.empty()) msg += " missing: " + list(missing) + ";";
+  if (!unexpected.empty()) msg += " unexpected: " + list(unexpected) + ";";
+  if (!mismatched.empty()) msg += " shape mismatch (file vs model): " + list(mismatched) + ";";
+  throw InvalidArgument(msg);
+}
+
+}  // namespace internal
+
+namespace {
 
 // A number of a checkpoint's metadata; IOError naming the file for anything else.
 uint64_t metadata_number(const std::string& text, const std::string& key, const std::string& path) {
@@ -93,12 +106,14 @@ void describe(const Model& model, std::map<std::string, std::string>& metadata) 
 
 void Model::save_weights(const std::string& path) const {
   if (!internal::this_rank_writes()) return;  // data-parallel fit: rank 0 writes
+  if (internal::is_keras_h5_path(path)) return internal::save_keras_weights(*this, path);
   NamedTensors out{weight_map(*this), {{"format", "loom-weights"}, {"version", "1"}}};
   describe(*this, out.metadata);
   save_safetensors(path, out);
 }
 
 void Model::load_weights(const std::string& path, bool strict) {
+  if (internal::is_keras_h5_path(path)) return internal::load_keras_weights(*this, path, strict);
   assign_weights(*this, load_safetensors(path).tensors, strict, path, "load_weights");
 }
 

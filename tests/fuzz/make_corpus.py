@@ -132,3 +132,10 @@ write("fuzz_idx", "ubyte_gz", gzip.compress(idx(0x08, (2, 3), bytes(range(6))), 
 rng = random.Random(1234)
 for i in range(24):
     write("fuzz_op_call", f"random_{i:02d}", bytes(rng.randrange(256) for _ in range(rng.randrange(16, 256))))
+
+
+# ONNX: two of the PyTorch exports the import tests use (the small ones: branches, batch
+# normalization, pooling, concatenation and residual additions).
+for name in ("inception", "resnet"):
+    with open(os.path.join(HERE, "..", "golden", "onnx", f"{name}.onnx"), "rb") as f:
+        write("fuzz_onnx", name, f.read())

@@ -116,4 +116,9 @@ nn::FitOptions quiet(int epochs, int64_t batch, uint64_t seed) {
   return o;
 }
 
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  return reduce_max(abs(cast(a, DType::Float64) - cast(b, DType::Float64))).item<double>();
+}
+
 }  // namespace loom::testing

@@ -34,6 +34,9 @@ std::pair<double, double> tolerance_for(DType dtype);
 // Values as doubles (any dtype), row-major.
 std::vector<double> values_of(const Tensor& t);
 
+// The largest |a - b| over all elements (in float64); expects equal shapes.
+double max_abs_diff(const Tensor& a, const Tensor& b);
+
 // Runs f and expects an exception of class E whose message contains `fragment`.
 template <class E, class F>
 void expect_error(F&& f, const std::string& fragment) {

@@ -32,7 +32,7 @@ from . import layers
 from .layers import Input, SymbolicTensor
 from . import optimizers, losses, metrics, callbacks, mixed_precision
 from . import models
-from .models import Model, Sequential, load_model, save_model
+from .models import Model, Sequential, import_onnx, load_model, save_model
 from . import io
 from . import data
 from . import datasets
@@ -66,7 +66,7 @@ __all__ = ["LoomError", "InvalidArgumentError", "ShapeError", "DTypeError", "Dev
            "reduce_sum", "reshape", "save_npy", "set_num_threads", "set_seed", "split", "squeeze", "stack", "tile",
            "transpose", "version", "zeros", "zeros_like", "ops", "config", "device", "initializers", "regularizers",
            "layers", "Input", "SymbolicTensor", "optimizers", "mixed_precision", "losses", "metrics", "callbacks", "models", "Model",
-           "Sequential", "load_model", "save_model", "io", "data", "datasets", "distributed"] + _TOP_OPS
+           "Sequential", "load_model", "save_model", "import_onnx", "io", "data", "datasets", "distributed"] + _TOP_OPS
 
 # Last: op names such as abs, range, pow and slice replace Python's builtins in this module.
 globals().update({_name: ops.get(_name) for _name in _TOP_OPS})

@@ -413,6 +413,9 @@ SIGNATURES = {
     "loom_named_tensors_metadata_set": (S, [P, STR, STR]),
     "loom_idx_save": (S, [STR, P]),
     "loom_mnist_load": (S, [STR, PP, PP, PP, PP]),
+    "loom_onnx_export": (S, [P, STR, I32]),
+    "loom_onnx_import": (S, [STR, PP]),
+    "loom_onnx_import_operators": (S, [BUF, SZ, PSZ]),
 }
 
 

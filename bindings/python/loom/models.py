@@ -23,7 +23,7 @@ from ._core import Tensor, _wrap, np
 from ._ffi import F, P, check
 from .layers import InputLayer, Layer, SymbolicTensor
 
-__all__ = ["Model", "Sequential", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "load_model", "save_model", "import_onnx"]
 
 _byref = ctypes.byref
 _c_void_p = ctypes.c_void_p
@@ -726,6 +726,14 @@ class Model(Layer):
             raise FileExistsError(f"{where}: {filepath} exists (overwrite=False)")
         check(F.loom_model_save_weights(self._model_handle(), _core._path(filepath, where)), where)
 
+    def export_onnx(self, filepath, opset=0):
+        """Writes the built model as an ONNX file of `opset` (13 to 17; 0: 13), atomically: NHWC
+        images at the graph's boundary, a dynamic batch axis, layers in inference form."""
+        where = f"{type(self).__name__}.export_onnx"
+        if not _core._is_int(opset):
+            raise TypeError(f"{where}: opset must be an int, got {type(opset).__name__}")
+        check(F.loom_onnx_export(self._model_handle(), _core._path(filepath, where), int(opset)), where)
+
     def load_weights(self, filepath, strict=True, skip_mismatch=False):
         """Loads weights saved by save_weights (`strict`: missing or unexpected weights are errors)."""
         where = f"{type(self).__name__}.load_weights"
@@ -938,15 +946,9 @@ def load_model(filepath, compile=True, custom_objects=None):
         if compile:
             obj.__dict__["_compiled_with"] = ("(saved)", {}, "(saved)", [])
         return obj
-    if kind == "Sequential":
-        model = Sequential.__new__(Sequential)
-        model.__dict__.update(_seq_layers=[], _seq_input=None)
-    else:
-        model = Model.__new__(Model)
+    model = _model_of_handle(h, Sequential if kind == "Sequential" else Model,
+                             ("(saved)", {}, "(saved)", []) if compile else None, types, saved_loss)
     d = model.__dict__
-    d.update(_lh=None, _tracked=[], _c_tracked=set(), _cb_self=None, built=True, _name=None, _input_shape=None,
-             _dtype=None, _mh=h, _stop=False, _compiled_with=("(saved)", {}, "(saved)", []) if compile else None,
-             _known_layers=[], _n_io=None, _multi_out=False, _layer_types=types, _saved_loss=saved_loss)
     # Python layers made from their configs: give each its own handle, found by name.
     by_name = {obj.__dict__.get("_name"): obj for obj in created if obj.__dict__.get("_name")}
     for i in range(count.value):
@@ -961,6 +963,30 @@ def load_model(filepath, compile=True, custom_objects=None):
             F.loom_layer_release(lh)
     _, n_out = model._io_counts()
     d["_multi_out"] = n_out > 1
+    return model
+
+
+def _model_of_handle(h, cls, compiled_with, layer_types, saved_loss):
+    """A Model (or Sequential) object owning the model handle `h` made by the library."""
+    model = cls.__new__(cls)
+    if cls is Sequential:
+        model.__dict__.update(_seq_layers=[], _seq_input=None)
+    model.__dict__.update(_lh=None, _tracked=[], _c_tracked=set(), _cb_self=None, built=True, _name=None,
+                          _input_shape=None, _dtype=None, _mh=h, _stop=False, _compiled_with=compiled_with,
+                          _known_layers=[], _n_io=None, _multi_out=False, _layer_types=layer_types,
+                          _saved_loss=saved_loss)
+    return model
+
+
+def import_onnx(filepath):
+    """A functional Model of an ONNX file's graph with its weights (loom_onnx_import): inputs in
+    the file's layout (an NCHW image stays NCHW), ready to predict, compile and fit."""
+    where = "loom.import_onnx"
+    h = _c_void_p()
+    check(F.loom_onnx_import(_core._path(filepath, where), _byref(h)), where)
+    model = _model_of_handle(h, Model, None, _layer_types({}), None)
+    _, n_out = model._io_counts()
+    model.__dict__["_multi_out"] = n_out > 1
     return model
 
 

@@ -434,9 +434,11 @@ LOOM_CAPI loom_status loom_model_metric_name(const loom_model* model, int32_t in
 /// The model's outputs for `x` in inference mode, computed in batches of `batch_size`. Calls on
 /// a built model may run concurrently.
 LOOM_CAPI loom_status loom_model_predict(loom_model* model, const loom_tensor* x, int64_t batch_size, loom_tensor** out);
-/// Saves the weights as safetensors, atomically; LOOM_ERROR_IO when writing fails.
+/// Saves the weights atomically: as safetensors, or in Keras' HDF5 layout when the path ends in
+/// .h5 or .hdf5 (docs/MODEL_FILES.md); LOOM_ERROR_IO when writing fails.
 LOOM_CAPI loom_status loom_model_save_weights(const loom_model* model, const char* path);
-/// Loads weights saved by loom_model_save_weights. `strict` non-zero: missing and unexpected
+/// Loads weights saved by loom_model_save_weights, or Keras' HDF5 weights (.h5, .hdf5: layers
+/// with weights matched by position, as Keras does). `strict` non-zero: missing and unexpected
 /// weights are errors (LOOM_ERROR_INVALID_ARGUMENT; shape mismatches always are).
 LOOM_CAPI loom_status loom_model_load_weights(loom_model* model, const char* path, int32_t strict);
 
@@ -710,6 +712,28 @@ LOOM_CAPI loom_status loom_dist_optimizer_broadcast_state(loom_dist_optimizer* o
 /// not hidden behind the backward pass; each out-parameter may be NULL.
 LOOM_CAPI loom_status loom_dist_optimizer_stats(const loom_dist_optimizer* optimizer, int64_t* buckets, int64_t* bytes,
                                                 double* communication_seconds, double* exposed_seconds);
+
+/* ---- other frameworks' model files: ONNX, Keras HDF5 weights ---- */
+/* Keras' HDF5 weight files need no entry points of their own: loom_model_save_weights and
+ * loom_model_load_weights read and write Keras' layout for paths ending in .h5 or .hdf5. */
+#define LOOM_ONNX_MIN_OPSET 13  ///< The oldest ONNX opset loom_onnx_export writes and loom_onnx_import reads.
+#define LOOM_ONNX_MAX_OPSET 17  ///< The newest ONNX opset loom_onnx_export writes and loom_onnx_import reads.
+/// Writes a built Sequential or functional model as an ONNX file of `opset` (LOOM_ONNX_MIN_OPSET
+/// to LOOM_ONNX_MAX_OPSET; 0: LOOM_ONNX_MIN_OPSET), atomically (loom::nn::export_onnx): NHWC
+/// images at the graph's boundary, a dynamic batch axis, layers in inference form.
+/// LOOM_ERROR_INVALID_ARGUMENT for another opset or a model that is not built,
+/// LOOM_ERROR_UNIMPLEMENTED for a layer without an ONNX form (the message names it and lists
+/// those that have one), LOOM_ERROR_IO when writing fails.
+LOOM_CAPI loom_status loom_onnx_export(const loom_model* model, const char* path, int32_t opset);
+/// A functional model of an ONNX file's graph with its weights (loom::nn::import_onnx): inputs in
+/// the file's layout (an NCHW image stays NCHW), ready to predict, compile and fit.
+/// LOOM_ERROR_UNIMPLEMENTED for an operator or opset loom does not import (the message names the
+/// node, its operator and the operators loom imports), LOOM_ERROR_IO for a file that is not
+/// ONNX, is truncated or has a malformed graph, LOOM_ERROR_SHAPE for shapes that do not fit.
+LOOM_CAPI loom_status loom_onnx_import(const char* path, loom_model** out);
+/// The ONNX operators loom_onnx_import reads, sorted and comma-separated. `*needed` (may be NULL)
+/// receives the size with the NUL; buffer NULL with capacity 0 only asks.
+LOOM_CAPI loom_status loom_onnx_import_operators(char* buffer, size_t capacity, size_t* needed);
 
 #ifdef __cplusplus
 }

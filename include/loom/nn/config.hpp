@@ -16,7 +16,9 @@
 namespace loom::nn {
 
 /// A layer from its type and Keras-named arguments: Dense, Conv2D, MaxPool2D, AvgPool2D,
-/// GlobalAvgPool2D, Flatten, Reshape, Dropout, Activation, BatchNormalization, Concatenate, Add.
+/// GlobalAvgPool2D, Flatten, Reshape, Permute, Dropout, Activation, BatchNormalization,
+/// Concatenate, the merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum) and
+/// OpLayer. Window layers take "padding" as "same", "valid" or {top, bottom, left, right}.
 /// NotFoundError for an unknown type; InvalidArgument for an argument the type does not take.
 LOOM_API LayerPtr layer_from_config(const std::string& type, const Attrs& config);
 

@@ -77,6 +77,26 @@ class LOOM_API Reshape : public Layer {
   Shape target_;
 };
 
+/// Permutes the axes of every example, keeping the batch axis first (Keras' Permute).
+class LOOM_API Permute : public Layer {
+ public:
+  /// `dims`: the new order of the axes after the batch axis, counted from 1 (Keras' convention:
+  /// {3, 1, 2} turns (N, H, W, C) into (N, C, H, W)). InvalidArgument unless `dims` is a
+  /// permutation of 1..n.
+  explicit Permute(std::vector<int64_t> dims, std::string name = "");
+  /// ShapeError unless the input has one axis per entry of dims besides the batch axis.
+  void build(const Shape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+  Shape compute_output_shape(const Shape& input_shape) override;
+  std::string type_name() const override { return "Permute"; }
+  Attrs get_config() const override;
+  /// The order of the axes after the batch axis, counted from 1.
+  const std::vector<int64_t>& dims() const { return dims_; }
+
+ private:
+  std::vector<int64_t> dims_;
+};
+
 /// Inverted dropout while training (see loom::dropout); the identity in inference.
 class LOOM_API Dropout : public Layer {
  public:
@@ -114,7 +134,7 @@ class LOOM_API Activation : public Layer {
 /// Options of Conv2D (Keras' keras.layers.Conv2D arguments).
 struct Conv2DLayerOptions {
   std::vector<int64_t> strides{1, 1};                   ///< Stride along height and width.
-  std::string padding = "valid";                        ///< "valid" or "same".
+  Padding padding{"valid"};                             ///< "valid", "same" or explicit {top, bottom, left, right}.
   std::vector<int64_t> dilation_rate{1, 1};             ///< Dilation along height and width.
   int64_t groups = 1;                                   ///< Channel groups; must divide the input channels.
   std::string activation = "linear";                    ///< Activation by name (see loom::activation).
@@ -154,7 +174,7 @@ class LOOM_API Conv2D : public Layer {
 };
 
 /// What MaxPool2D and AvgPool2D share: windows of `pool_size`, `strides` (empty: the pool
-/// size) and padding "valid" or "same" over NHWC inputs.
+/// size) and padding "valid", "same" or explicit {top, bottom, left, right} over NHWC inputs.
 class LOOM_API Pool2D : public Layer {
  public:
   Shape compute_output_shape(const Shape& input_shape) override;
@@ -163,7 +183,7 @@ class LOOM_API Pool2D : public Layer {
 
  protected:
   /// A pooling layer of `kind` ("max_pooling2d", "average_pooling2d").
-  Pool2D(std::string kind, std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding,
+  Pool2D(std::string kind, std::vector<int64_t> pool_size, std::vector<int64_t> strides, Padding padding,
          std::string name);
   Pool2DOptions options_;  ///< The window, strides and padding.
 };
@@ -171,9 +191,10 @@ class LOOM_API Pool2D : public Layer {
 /// Maximum over 2-D windows of NHWC inputs (Keras' MaxPooling2D; see loom::max_pool2d).
 class LOOM_API MaxPool2D : public Pool2D {
  public:
-  /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid" or "same".
+  /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid", "same" or explicit
+  /// (padded positions never win).
   explicit MaxPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
-                     std::string padding = "valid", std::string name = "");
+                     Padding padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   std::string type_name() const override { return "MaxPool2D"; }
   Attrs get_config() const override;
@@ -182,9 +203,10 @@ class LOOM_API MaxPool2D : public Pool2D {
 /// Mean over 2-D windows of NHWC inputs (Keras' AveragePooling2D; see loom::avg_pool2d).
 class LOOM_API AvgPool2D : public Pool2D {
  public:
-  /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid" or "same".
+  /// Windows of `pool_size`; `strides` empty: the pool size; padding "valid", "same" or explicit
+  /// (averages exclude padded positions).
   explicit AvgPool2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
-                     std::string padding = "valid", std::string name = "");
+                     Padding padding = "valid", std::string name = "");
   Tensor call(const Tensor& x, bool training) override;
   std::string type_name() const override { return "AvgPool2D"; }
   Attrs get_config() const override;
@@ -363,6 +385,52 @@ class LOOM_API Minimum : public Merge {
 
  protected:
   Tensor merge(const std::vector<Tensor>& xs) const override;
+};
+
+/// Calls one op of the registry (see call_op) on the layer's inputs and on constants the layer
+/// holds, as a TF op inside a Keras functional model does. import_onnx makes these for ONNX
+/// operators that have no layer of their own (elementwise math, reductions, matmul, padding).
+///
+/// The constants are non-trainable weights named "constant_0", "constant_1", ...; the output is
+/// the op's first output.
+class LOOM_API OpLayer : public Layer {
+ public:
+  /// Calls `op` with `attrs` on `operands` in order: a value i >= 0 is the layer's input i, a
+  /// value -1 - j is constant j (op "sub", operands {-1, 0}: constant 0 minus the input).
+  /// NotFoundError for an unknown op; InvalidArgument when an operand names a constant that is
+  /// not there, when a constant is unused or undefined, or when the inputs used are not 0..n-1.
+  OpLayer(std::string op, Attrs attrs, std::vector<int64_t> operands, std::vector<Tensor> constants = {},
+          std::string name = "");
+  /// Creates the constants as weights (once).
+  void build(const Shape& input_shape) override;
+  /// Same as above.
+  void build(const std::vector<Shape>& input_shapes) override;
+  /// The op on the only input and the constants; InvalidArgument when the layer takes several.
+  Tensor call(const Tensor& x, bool training) override;
+  /// The op on the inputs and the constants; InvalidArgument for another number of inputs.
+  Tensor call(const std::vector<Tensor>& xs, bool training) override;
+  std::string type_name() const override { return "OpLayer"; }
+  /// "op", "operands", the constants' "constant_shapes" (each rank, then its dims) and
+  /// "constant_dtypes", and each op attribute as "attr:<name>".
+  Attrs get_config() const override;
+  /// The op's name.
+  const std::string& op() const { return op_; }
+  /// The op's attributes.
+  const Attrs& op_attrs() const { return attrs_; }
+  /// The op's operands (see the constructor).
+  const std::vector<int64_t>& operands() const { return operands_; }
+  /// The constants' current values (their initial values before the layer is built).
+  std::vector<Tensor> constants() const;
+  /// The number of inputs the layer takes.
+  int input_count() const { return inputs_; }
+
+ private:
+  std::string op_;
+  Attrs attrs_;
+  std::vector<int64_t> operands_;
+  std::vector<Tensor> initial_constants_;
+  std::vector<Variable> constants_;
+  int inputs_ = 0;
 };
 
 }  // namespace loom::nn
