@@ -224,6 +224,23 @@ TEST(CustomGradient, UsesTheSuppliedBackwardAndIsDifferentiableAgain) {
   }, "[custom_gradient] the forward function returned no backward function");
 }
 
+// A forward function may return its input unchanged (TF's clip_gradients example): the gradient
+// is the custom one only, as in TF, not the custom one plus the input's own path.
+TEST(CustomGradient, AForwardThatReturnsItsInputCountsOnlyTheCustomGradient) {
+  const Tensor x = constant(1.5, DType::Float64);
+  GradientTape t;
+  t.watch(x);
+  const Tensor y = custom_gradient(
+      [](const std::vector<Tensor>& in) {
+        return CustomGradientResult{{in[0]}, [](const std::vector<Tensor>& dy) {
+                                      return std::vector<Tensor>{clip(dy[0], -1.0, 1.0)};
+                                    }};
+      },
+      {x})[0];
+  EXPECT_EQ(y.item<double>(), 1.5);
+  EXPECT_EQ(t.gradient(5.0 * y, x).item<double>(), 1.0);
+}
+
 TEST(Tape, EachThreadHasItsOwnTapes) {
   std::vector<double> results(4);
   std::vector<std::thread> threads;

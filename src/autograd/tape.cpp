@@ -411,6 +411,13 @@ std::vector<Tensor> custom_gradient(
   {
     detail::RecordingPause pause;
     r = forward(inputs);
+    // An output that is one of the inputs itself (clip_gradient's forward) gets a tensor of its
+    // own: the tape would otherwise follow the custom gradient and the input's own path both.
+    for (Tensor& y : r.outputs) {
+      const bool is_input = std::any_of(inputs.begin(), inputs.end(),
+                                        [&](const Tensor& x) { return y.defined() && x.impl() == y.impl(); });
+      if (is_input) y = identity(y);
+    }
   }
   if (!r.backward) {
     throw InvalidArgument("[custom_gradient] the forward function returned no backward function");
