@@ -14,17 +14,37 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TIMEOUT = 5  # seconds a collective waits (LOOM_DIST_TIMEOUT)
 
 
-def launch(mpirun, args, extra=()):
+def launch(mpirun, args, extra=(), until=None):
+    """Runs the job: (exit code, output, seconds). With `until` (a regex), the job counts as over
+    once its output matches and it has had 5 s more to end by itself: under some loads Open MPI's
+    launcher, told not to abort the job, stays up after both ranks have gone, and what is tested
+    here is loom's survivor, not the launcher."""
     env = dict(os.environ, LOOM_DIST_TIMEOUT=str(TIMEOUT), OMP_NUM_THREADS="1", LOOM_DISABLE_CUDA="1")
     command = [mpirun, "--allow-run-as-root", "--oversubscribe", *extra, "-np", "2", *args]
     start = time.monotonic()
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
-    return run.returncode, run.stdout + run.stderr, time.monotonic() - start
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    matched_at = None
+    while proc.poll() is None and time.monotonic() - start < 240:
+        if until and matched_at is None and re.search(until, "".join(lines)):
+            matched_at = time.monotonic()
+        if matched_at is not None and time.monotonic() - matched_at > 5:
+            break
+        time.sleep(0.2)
+    seconds = (matched_at or time.monotonic()) - start
+    if proc.poll() is None:
+        proc.kill()
+    code = proc.wait()
+    reader.join(timeout=10)
+    return code, "".join(lines), seconds
 
 
 def main():
@@ -41,8 +61,11 @@ def main():
         expect(code != 0, "mpirun should end the job with an error when a rank dies", out)
         expect(os.path.exists(os.path.join(work, "checkpoint")), "the first epoch's checkpoint is missing", out)
 
-        code, out, seconds = launch(mpirun, [job, "train", work], ["--mca", "orte_abort_on_non_zero_status", "0"])
-        print(f"survivor on its own: exit {code} after {seconds:.1f} s")
+        code, out, seconds = launch(mpirun, [job, "train", work], ["--mca", "orte_abort_on_non_zero_status", "0"],
+                                    until=r"rank 0 fit failed after .*\n")
+        # The exit status is printed, not checked: the survivor can crash while exiting (a
+        # communication thread stuck inside MPI; docs/DISTRIBUTED.md, "Known defect").
+        print(f"survivor on its own: exit {code}, error reported after {seconds:.1f} s")
         match = re.search(r"rank 0 fit failed after ([0-9.]+) s in epoch (\d+) \(distributed error\): (.*)", out)
         expect(match is not None, "rank 0 did not report a distributed error", out)
         if match:
