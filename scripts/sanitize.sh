@@ -18,10 +18,11 @@ echo "sanitizer build: ok (log in build-sanitize.log)"
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:detect_stack_use_after_return=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0"
-# Not here: valgrind (cannot run under ASan), programs built outside this build (Python, the
-# README and guide programs, the installed-package consumer), and the ABI check of the Release library.
+# Not here: valgrind (cannot run under ASan), programs built outside this build (Python, with or
+# without mpirun; the README and guide programs; the installed-package consumer), and the ABI
+# check of the Release library.
 ctest --test-dir build-sanitize --output-on-failure --parallel "$(nproc)" --timeout 1200 \
-  -E '^(valgrind_|python_bindings|doc_snippets_|install_consumer|capi_abi_baseline)'
+  -E '^(valgrind_|python_|doc_snippets_|install_consumer|capi_abi_baseline)'
 
 # libFuzzer puts libstdc++ before the shared ASan runtime in the fuzzers' library list; preloading
 # the runtime puts it first again.

@@ -5,16 +5,10 @@ import unittest
 import numpy as np
 
 import loom
+from test_models import circle_data
 
 mp = loom.mixed_precision
 L = loom.layers
-
-
-def circle_data(n=400):
-    rng = np.random.RandomState(0)
-    points = rng.uniform(-1, 1, size=(n, 2)).astype(np.float32)
-    labels = (np.sum(points ** 2, axis=1) < 0.5).astype(np.int64)
-    return points, labels
 
 
 class Policies(unittest.TestCase):
