@@ -39,6 +39,8 @@ TEST(MixedPrecision, SixteenBitOpsOnTheCpuAccumulateInFloat32) {
   const Tensor b = rounded(random_normal({64, 24}, 0, 1, DType::Float64, 2), DType::BFloat16);
   const auto bf = [](const Tensor& t) { return cast(t, DType::BFloat16); };
   expect_bf16_close(matmul(bf(a), bf(b)), matmul(a, b), "matmul");
+  const Tensor bias = rounded(random_normal({24}, 0, 1, DType::Float64, 12), DType::BFloat16);
+  expect_bf16_close(dense(bf(a), bf(b), bf(bias), "relu"), dense(a, b, bias, "relu"), "dense (oneDNN bf16)");
   expect_bf16_close(softmax(bf(a)), softmax(a), "softmax");
   expect_bf16_close(log_softmax(bf(a)), log_softmax(a), "log_softmax");
   expect_bf16_close(tanh(bf(a)) * bf(a) + bf(a), tanh(a) * a + a, "elementwise");
@@ -72,6 +74,34 @@ TEST(MixedPrecision, GradientsOfSixteenBitOpsMatchFloat64) {
   const auto exact = grads(x64, w64);
   expect_bf16_close(low[0], exact[0], "d/dx");
   expect_bf16_close(low[1], exact[1], "d/dw");
+}
+
+// bfloat16 convolutions run on oneDNN's bf16 kernels (float32 accumulation): the forward pass and
+// both gradients stay within bfloat16's tolerance of float64, for few input channels (the
+// gradient computed as a forward convolution), many, and strides of 2.
+TEST(MixedPrecision, Bfloat16ConvolutionsAndTheirGradientsMatchFloat64) {
+  for (const auto& [c_in, stride] : std::vector<std::pair<int64_t, int64_t>>{{3, 1}, {16, 1}, {16, 2}}) {
+    const std::string what = "c_in " + std::to_string(c_in) + ", stride " + std::to_string(stride);
+    const Tensor x64 = rounded(random_normal({2, 10, 10, c_in}, 0, 1, DType::Float64, 10), DType::BFloat16);
+    const Tensor f64 = rounded(random_normal({3, 3, c_in, 8}, 0, 0.3, DType::Float64, 11), DType::BFloat16);
+    Conv2DOptions o;
+    o.strides = {stride, stride};
+    o.padding = std::string("same");
+    auto grads = [&](const Tensor& x, const Tensor& f) {
+      GradientTape tape;
+      tape.watch(x);
+      tape.watch(f);
+      const Tensor y = conv2d(x, f, Tensor(), o);
+      std::vector<Tensor> g = tape.gradient(reduce_sum(y * y), {x, f});
+      g.insert(g.begin(), y);
+      return g;
+    };
+    const auto low = grads(cast(x64, DType::BFloat16), cast(f64, DType::BFloat16));
+    const auto exact = grads(x64, f64);
+    expect_bf16_close(low[0], exact[0], "conv2d, " + what);
+    expect_bf16_close(low[1], exact[1], "d/dx, " + what);
+    expect_bf16_close(low[2], exact[2], "d/dfilter, " + what);
+  }
 }
 
 TEST(MixedPrecision, PoliciesComputeInBfloat16WithFloat32Variables) {

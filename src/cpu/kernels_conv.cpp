@@ -1,5 +1,6 @@
 // conv2d and its backward ops on the CPU: oneDNN (blocked layouts chosen by oneDNN, Winograd
-// where it is faster) for float32, plain loops for float64 and whatever oneDNN declines.
+// where it is faster) for float32 and bfloat16, plain loops for float64 and whatever oneDNN
+// declines (bfloat16 then runs widened to float32).
 #include <cblas.h>
 
 #include "cpu/loops.hpp"
@@ -218,12 +219,13 @@ void gemm_backprop_filter(const ops::Conv2DGeometry& g, const T* x, const T* dy,
 // ---------------------------------------------------------------- oneDNN
 struct ConvSetup {
   memory::dims src, wei, dst, bias, strides, dilates, pad_l, pad_r;
+  memory::data_type type;  // of every operand: float32, or bfloat16 (accumulated in float32 by oneDNN)
   memory::desc user_src, user_wei, user_dst, user_bias;
   dnnl::algorithm alg;
   std::string key;
 };
 
-ConvSetup conv_setup(const ops::Conv2DGeometry& geo, const Attrs& attrs, const char* op) {
+ConvSetup conv_setup(const ops::Conv2DGeometry& geo, const Attrs& attrs, const char* op, DType dtype) {
   const ops::Conv2DGeometry& g = geo;
   ConvSetup s;
   s.src = {g.n, g.c_in, g.win.in_h, g.win.in_w};
@@ -234,30 +236,31 @@ ConvSetup conv_setup(const ops::Conv2DGeometry& geo, const Attrs& attrs, const c
   s.dilates = {g.win.dil_h - 1, g.win.dil_w - 1};
   s.pad_l = {g.win.pad_top, g.win.pad_left};
   s.pad_r = {geo.win.pad_bottom, geo.win.pad_right};
-  const auto f32 = memory::data_type::f32;
-  s.user_src = memory::desc(s.src, f32, Tag::nhwc);
-  s.user_dst = memory::desc(s.dst, f32, Tag::nhwc);
-  s.user_wei = memory::desc(s.wei, f32, g.groups == 1 ? Tag::hwio : Tag::hwigo);
-  s.user_bias = memory::desc(s.bias, f32, Tag::a);
+  s.type = dtype == DType::BFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+  s.user_src = memory::desc(s.src, s.type, Tag::nhwc);
+  s.user_dst = memory::desc(s.dst, s.type, Tag::nhwc);
+  s.user_wei = memory::desc(s.wei, s.type, g.groups == 1 ? Tag::hwio : Tag::hwigo);
+  s.user_bias = memory::desc(s.bias, s.type, Tag::a);
   const std::string alg = attrs.get_string("algorithm", op);
   if (alg != "auto" && alg != "direct") {
     throw InvalidArgument(std::string("[") + op + "] algorithm must be \"auto\" or \"direct\", got '" + alg + "'");
   }
   s.alg = alg == "direct" ? dnnl::algorithm::convolution_direct : dnnl::algorithm::convolution_auto;
   s.key = onednn::dims_key(s.src) + onednn::dims_key(s.wei) + onednn::dims_key(s.strides) +
-          onednn::dims_key(s.dilates) + onednn::dims_key(s.pad_l) + onednn::dims_key(s.pad_r) + alg;
+          onednn::dims_key(s.dilates) + onednn::dims_key(s.pad_l) + onednn::dims_key(s.pad_r) + alg +
+          (dtype == DType::BFloat16 ? "bf16" : "");
   return s;
 }
 
-memory::desc any(const memory::dims& d) { return memory::desc(d, memory::data_type::f32, Tag::any); }
+memory::desc any(const ConvSetup& s, const memory::dims& d) { return memory::desc(d, s.type, Tag::any); }
 
 
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool with_bias, const std::string& act) {
   const auto d = with_bias
-      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s.src), any(s.wei),
-                                        s.user_bias, any(s.dst), s.strides, s.dilates, s.pad_l, s.pad_r)
-      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s.src), any(s.wei),
-                                        any(s.dst), s.strides, s.dilates, s.pad_l, s.pad_r);
+      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s, s.src), any(s, s.wei),
+                                        s.user_bias, any(s, s.dst), s.strides, s.dilates, s.pad_l, s.pad_r)
+      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, s.alg, any(s, s.src), any(s, s.wei),
+                                        any(s, s.dst), s.strides, s.dilates, s.pad_l, s.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, onednn::attributes(act), onednn::engine());
 }
 
@@ -300,7 +303,7 @@ struct BackwardDataEntry {
 void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f, const Tensor& dx) {
   auto e = onednn::cached<BackwardDataEntry>(onednn::key_prefix("conv_bwd_data") + s.key, [&] {
     auto entry = std::make_shared<BackwardDataEntry>();
-    const auto d = dnnl::convolution_backward_data::desc(s.alg, any(s.src), any(s.wei), any(s.dst), s.strides,
+    const auto d = dnnl::convolution_backward_data::desc(s.alg, any(s, s.src), any(s, s.wei), any(s, s.dst), s.strides,
                                                          s.dilates, s.pad_l, s.pad_r);
     entry->pd = dnnl::convolution_backward_data::primitive_desc(d, onednn::attributes(), onednn::engine(),
                                                                 forward_pd(s, false, "linear"));
@@ -324,7 +327,7 @@ void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f
 // Winograd first and fall back to oneDNN's choice where it has none.
 dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(const ConvSetup& s) {
   auto make = [&](dnnl::algorithm alg) {
-    const auto d = dnnl::convolution_backward_weights::desc(alg, any(s.src), any(s.wei), any(s.dst), s.strides,
+    const auto d = dnnl::convolution_backward_weights::desc(alg, any(s, s.src), any(s, s.wei), any(s, s.dst), s.strides,
                                                             s.dilates, s.pad_l, s.pad_r);
     return dnnl::convolution_backward_weights::primitive_desc(d, onednn::attributes(), onednn::engine(),
                                                               forward_pd(s, false, "linear"));
@@ -364,11 +367,32 @@ void onednn_backprop_filter(const ConvSetup& s, const Tensor& x, const Tensor& d
   onednn::finish_output(dwei, user_dw, e->dw_out.get());
 }
 
-// float32 goes to oneDNN; float64 and what oneDNN declines run im2col + GEMM (groups == 1) or
-// the direct loops (grouped).
+// bfloat16 that oneDNN declines (a CPU without bf16 instructions): the same kernel in float32
+// on widened copies, rounded back.
+void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {
+  std::vector<Tensor> inputs;
+  for (const Tensor& x : call.inputs) inputs.push_back(x.dtype() == DType::BFloat16 ? cast(x, DType::Float32) : x);
+  std::vector<Tensor> wide;
+  for (const Tensor& y : out) wide.push_back(empty(y.shape(), DType::Float32, Device::cpu(), call.name()));
+  kernel(OpCall{call.op, inputs, call.attrs, call.device}, wide);
+  for (size_t i = 0; i < out.size(); ++i) ops::copy_into(out[i], cast(wide[i], DType::BFloat16));
+}
+
+// float32 and bfloat16 go to oneDNN; float64 and what oneDNN declines run im2col + GEMM
+// (groups == 1) or the direct loops (grouped); bfloat16 that oneDNN declines runs widened.
 template <class OneDnn, class Gemm, class Loops>
-void run(const ops::Conv2DGeometry& geo, const Tensor& out, OneDnn&& onednn_path, Gemm&& gemm_path, Loops&& loops) {
+void run(KernelFn kernel, const OpCall& call, std::vector<Tensor>& outputs, const ops::Conv2DGeometry& geo,
+         OneDnn&& onednn_path, Gemm&& gemm_path, Loops&& loops) {
+  const Tensor& out = outputs[0];
   if (out.numel() == 0) return;
+  if (out.dtype() == DType::BFloat16) {
+    try {
+      onednn_path();
+    } catch (const dnnl::error&) {
+      widened(kernel, call, outputs);
+    }
+    return;
+  }
   if (out.dtype() == DType::Float32) {
     try {
       onednn_path();
@@ -381,15 +405,19 @@ void run(const ops::Conv2DGeometry& geo, const Tensor& out, OneDnn&& onednn_path
   else visit_float(out.dtype(), loops);
 }
 
+void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out);
+void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out);
+void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out);
+
 void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous(), f = call.inputs[1].contiguous();
   const Tensor bias = call.inputs.size() == 3 ? call.inputs[2].contiguous() : Tensor();
   const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
   const std::string act = ops::fused_activation(call);
   bool fused = false;
-  run(geo, out[0],
+  run(conv2d_kernel, call, out, geo,
       [&] {
-        onednn_forward(conv_setup(geo, call.attrs, call.name()), x, f, bias.defined() ? &bias : nullptr, act, out[0]);
+        onednn_forward(conv_setup(geo, call.attrs, call.name(), x.dtype()), x, f, bias.defined() ? &bias : nullptr, act, out[0]);
         fused = true;
       },
       [&](auto tag) {
@@ -432,16 +460,16 @@ void backprop_input_via_forward(const ops::Conv2DGeometry& g, const Attrs& attrs
   t.win.pad_bottom = ek_h - 1 - g.win.pad_bottom;
   t.win.pad_left = ek_w - 1 - g.win.pad_left;
   t.win.pad_right = ek_w - 1 - g.win.pad_right;
-  onednn_forward(conv_setup(t, attrs, op), dy, flipped, nullptr, "linear", dx);
+  onednn_forward(conv_setup(t, attrs, op, dy.dtype()), dy, flipped, nullptr, "linear", dx);
 }
 
 void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor dy = call.inputs[0].contiguous(), f = call.inputs[1].contiguous();
   const auto geo = ops::conv2d_geometry(out[0].shape(), f.shape(), call.attrs, call.name());
-  run(geo, out[0],
+  run(backprop_input_kernel, call, out, geo,
       [&] {
         if (backprop_as_forward(geo)) backprop_input_via_forward(geo, call.attrs, call.name(), dy, f, out[0]);
-        else onednn_backprop_input(conv_setup(geo, call.attrs, call.name()), dy, f, out[0]);
+        else onednn_backprop_input(conv_setup(geo, call.attrs, call.name(), dy.dtype()), dy, f, out[0]);
       },
       [&](auto tag) {
         using T = decltype(tag);
@@ -458,8 +486,8 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
 void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous(), dy = call.inputs[1].contiguous();
   const auto geo = ops::conv2d_geometry(x.shape(), out[0].shape(), call.attrs, call.name());
-  run(geo, out[0],
-      [&] { onednn_backprop_filter(conv_setup(geo, call.attrs, call.name()), x, dy, out[0]); },
+  run(backprop_filter_kernel, call, out, geo,
+      [&] { onednn_backprop_filter(conv_setup(geo, call.attrs, call.name(), x.dtype()), x, dy, out[0]); },
       [&](auto tag) {
         using T = decltype(tag);
         gemm_backprop_filter<T>(geo, static_cast<const T*>(x.data_ptr()), static_cast<const T*>(dy.data_ptr()),
@@ -475,9 +503,10 @@ void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }  // namespace
 
 LOOM_REGISTER_KERNELS(cpu_conv) {
-  register_kernel("conv2d", DeviceType::CPU, conv2d_kernel, kFloatTypes);
-  register_kernel("conv2d_backprop_input", DeviceType::CPU, backprop_input_kernel, kFloatTypes);
-  register_kernel("conv2d_backprop_filter", DeviceType::CPU, backprop_filter_kernel, kFloatTypes);
+  constexpr DTypeMask kConvTypes = kFloatTypes | mask_of({DType::BFloat16});
+  register_kernel("conv2d", DeviceType::CPU, conv2d_kernel, kConvTypes);
+  register_kernel("conv2d_backprop_input", DeviceType::CPU, backprop_input_kernel, kConvTypes);
+  register_kernel("conv2d_backprop_filter", DeviceType::CPU, backprop_filter_kernel, kConvTypes);
 }
 
 }  // namespace loom::cpu
