@@ -54,6 +54,10 @@ TEST(MixedPrecision, SixteenBitOpsOnTheCpuAccumulateInFloat32) {
   const Tensor beta = rounded(random_normal({3}, 0, 1, DType::Float64, 6), DType::BFloat16);
   expect_bf16_close(batch_norm_training(bf(x), bf(gamma), bf(beta)).y, batch_norm_training(x, gamma, beta).y,
                     "batch_norm");
+  // Dropout keeps the float32 mask of the same seed, scaled by 1 / (1 - rate) = 2.
+  const Tensor dropped = dropout(ones({1000}, DType::BFloat16), 0.5, true, 7);
+  EXPECT_EQ(dropped.dtype(), DType::BFloat16);
+  EXPECT_EQ(cast(dropped, DType::Float32).to_vector<float>(), dropout(ones({1000}), 0.5, true, 7).to_vector<float>());
   const Tensor labels = constant(std::vector<int64_t>{1, 0, 4});
   const Tensor logits = rounded(random_normal({3, 5}, 0, 2, DType::Float64, 7), DType::BFloat16);
   expect_bf16_close(sparse_softmax_cross_entropy_with_logits(labels, bf(logits)),

@@ -65,10 +65,13 @@ std::vector<Tensor> forward_dropout(const OpCall& call) {
   }
   if (!call.attrs.get_bool("training", call.name()) || rate == 0.0) return {identity(x)};
   const auto seed = static_cast<uint64_t>(call.attrs.get_int("seed", static_cast<int64_t>(next_random_seed()), call.name()));
+  // 16-bit inputs draw their mask in float32 (the random ops make float32 and float64): the same
+  // mask as a float32 input with the same seed.
+  const DType draw = is_half(x.dtype()) ? DType::Float32 : x.dtype();
   Tensor keep;
   {
     DeviceScope here(call.device);
-    keep = random_uniform(x.shape(), 0.0, 1.0, x.dtype(), seed) >= fill({}, rate, x.dtype());
+    keep = random_uniform(x.shape(), 0.0, 1.0, draw, seed) >= fill({}, rate, draw);
   }
   return {x * cast(keep, x.dtype()) * (1.0 / (1.0 - rate))};
 }
