@@ -27,7 +27,8 @@ class ConfigReader {
  public:
   ConfigReader(const Attrs& config, std::string context, const std::vector<std::string>& allowed)
       : config_(config), context_(std::move(context)) {
-    for (const auto& [name, value] : config.items()) {
+    for (const auto& item : config.items()) {
+      const std::string& name = item.first;  // a plain reference: clang 14 cannot capture bindings
       // An allowed name ending in '*' admits every name with that prefix ("attr:*").
       const auto admits = [&name](const std::string& a) {
         return a == name || (!a.empty() && a.back() == '*' && name.rfind(a.substr(0, a.size() - 1), 0) == 0);
