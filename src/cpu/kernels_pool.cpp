@@ -1,6 +1,8 @@
 // Pooling on the CPU, NHWC: the channel axis is innermost, so every window step is a
 // contiguous, vectorisable row of C values.
+#include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "cpu/loops.hpp"
 #include "loom/backend/geometry.hpp"
@@ -11,54 +13,111 @@ namespace {
 
 ops::Window2D window_of(const OpCall& call, const Shape& x) { return ops::pool_window_2d(x, call.attrs, call.name()); }
 
-// Calls f(n, oh, ow, h0, h1, w0, w1) for every output pixel with its clipped window, images and
-// rows split across threads.
+// Calls f(n, oh, ow, h0, h1, w0, w1) for every output pixel of output rows [b, e) (a row: one
+// image's one output row) with its clipped window.
+template <class F>
+inline void for_each_window_in_rows(const ops::Window2D& w, int64_t b, int64_t e, F&& f) {
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t n = r / w.out_h, oh = r % w.out_h;
+    const int64_t h0 = std::max<int64_t>(oh * w.stride_h - w.pad_top, 0);
+    const int64_t h1 = std::min<int64_t>(oh * w.stride_h - w.pad_top + w.k_h, w.in_h);
+    for (int64_t ow = 0; ow < w.out_w; ++ow) {
+      const int64_t w0 = std::max<int64_t>(ow * w.stride_w - w.pad_left, 0);
+      const int64_t w1 = std::min<int64_t>(ow * w.stride_w - w.pad_left + w.k_w, w.in_w);
+      f(n, oh, ow, h0, h1, w0, w1);
+    }
+  }
+}
+
+// The same over all output rows, split across threads.
 template <class F>
 void for_each_window(const Shape& x, const ops::Window2D& w, int64_t work_per_pixel, F&& f) {
   const int64_t rows = x[0] * w.out_h;
-  parallel_chunks(rows, detail::threads_for(rows * w.out_w * work_per_pixel, kCheapGrain), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t n = r / w.out_h, oh = r % w.out_h;
-      const int64_t h0 = std::max<int64_t>(oh * w.stride_h - w.pad_top, 0);
-      const int64_t h1 = std::min<int64_t>(oh * w.stride_h - w.pad_top + w.k_h, w.in_h);
-      for (int64_t ow = 0; ow < w.out_w; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * w.stride_w - w.pad_left, 0);
-        const int64_t w1 = std::min<int64_t>(ow * w.stride_w - w.pad_left + w.k_w, w.in_w);
-        f(n, oh, ow, h0, h1, w0, w1);
+  parallel_chunks(rows, detail::threads_for(rows * w.out_w * work_per_pixel, kCheapGrain),
+                  [&](int64_t b, int64_t e) { for_each_window_in_rows(w, b, e, f); });
+}
+
+// Each output pixel's maxima and window positions are kept in small local arrays, one block of
+// channels at a time, so that the compiler keeps them in registers and vectorizes across the
+// channels: the position is an integer as wide as T, so the select is one mask for both (an
+// int64 index beside a float, or stores into the outputs, made it a branch per element).
+// NaN never wins a comparison (as before): a window of NaNs gives -inf at its first element.
+template <class T, class Position>
+inline void keep_larger(T v, Position k, T& m, Position& at) {
+  const Position take = -static_cast<Position>(v > m);  // all ones or zero
+  m = v > m ? v : m;
+  at = (k & take) | (at & ~take);
+}
+
+// `offset` is scratch for one entry per window position: the position's input offset from the
+// window's first element.
+template <class T>
+void max_pool_pixel(const T* xp, int64_t H, int64_t W, int64_t C, int64_t n, int64_t h0, int64_t h1, int64_t w0,
+                    int64_t w1, T* y, int64_t* best, int64_t* offset) {
+  using Position = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  constexpr int64_t kBlock = 16;
+  int64_t* next = offset;
+  for (int64_t h = h0; h < h1; ++h) {
+    for (int64_t ww = w0; ww < w1; ++ww) *next++ = ((h - h0) * W + (ww - w0)) * C;
+  }
+  const int64_t first = ((n * H + h0) * W + w0) * C;
+  for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
+    const int64_t cn = std::min(kBlock, C - c0);
+    T m[kBlock];
+    Position at[kBlock];
+    for (int64_t c = 0; c < kBlock; ++c) {
+      m[c] = -std::numeric_limits<T>::infinity();
+      at[c] = 0;
+    }
+    Position k = 0;
+    for (int64_t h = h0; h < h1; ++h) {
+      for (int64_t ww = w0; ww < w1; ++ww, ++k) {
+        const T* row = xp + ((n * H + h) * W + ww) * C + c0;
+        if (cn == kBlock) {
+          for (int64_t c = 0; c < kBlock; ++c) keep_larger(row[c], k, m[c], at[c]);
+        } else {
+          for (int64_t c = 0; c < cn; ++c) keep_larger(row[c], k, m[c], at[c]);
+        }
       }
     }
+    for (int64_t c = 0; c < cn; ++c) {
+      y[c0 + c] = m[c];
+      best[c0 + c] = first + offset[at[c]] + c0 + c;
+    }
+  }
+}
+
+template <class T>
+inline void max_pool_rows(const T* xp, const Shape& s, const ops::Window2D& w, T* yp, int64_t* idx, int64_t b, int64_t e) {
+  const int64_t H = s[1], W = s[2], C = s[3];
+  std::vector<int64_t> offset(static_cast<size_t>(w.k_h * w.k_w));
+  for_each_window_in_rows(w, b, e, [&](int64_t n, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+    const int64_t o = ((n * w.out_h + oh) * w.out_w + ow) * C;
+    max_pool_pixel(xp, H, W, C, n, h0, h1, w0, w1, yp + o, idx + o, offset.data());
   });
+}
+LOOM_CPU_CLONES void max_pool_rows_f32(const float* xp, const Shape& s, const ops::Window2D& w, float* yp, int64_t* idx,
+                                       int64_t b, int64_t e) {
+  max_pool_rows(xp, s, w, yp, idx, b, e);
+}
+LOOM_CPU_CLONES void max_pool_rows_f64(const double* xp, const Shape& s, const ops::Window2D& w, double* yp,
+                                       int64_t* idx, int64_t b, int64_t e) {
+  max_pool_rows(xp, s, w, yp, idx, b, e);
 }
 
 void max_pool_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous();
   const Shape& s = x.shape();
   const auto w = window_of(call, s);
-  const int64_t H = s[1], W = s[2], C = s[3];
   auto* idx = static_cast<int64_t*>(out[1].data_ptr());
   visit_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x.data_ptr());
     T* yp = static_cast<T*>(out[0].data_ptr());
-    for_each_window(s, w, w.k_h * w.k_w * C, [&](int64_t n, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      const int64_t o = ((n * w.out_h + oh) * w.out_w + ow) * C;
-      T* y = yp + o;
-      int64_t* best = idx + o;
-      for (int64_t c = 0; c < C; ++c) {
-        y[c] = -std::numeric_limits<T>::infinity();
-        best[c] = ((n * H + h0) * W + w0) * C + c;
-      }
-      for (int64_t h = h0; h < h1; ++h) {
-        for (int64_t ww = w0; ww < w1; ++ww) {
-          const int64_t base = ((n * H + h) * W + ww) * C;
-          const T* row = xp + base;
-          for (int64_t c = 0; c < C; ++c) {
-            const bool better = row[c] > y[c];
-            y[c] = better ? row[c] : y[c];
-            best[c] = better ? base + c : best[c];
-          }
-        }
-      }
+    const int64_t rows = s[0] * w.out_h;
+    parallel_chunks(rows, detail::threads_for(rows * w.out_w * w.k_h * w.k_w * s[3], kCheapGrain), [&](int64_t b, int64_t e) {
+      if constexpr (std::is_same_v<T, float>) max_pool_rows_f32(xp, s, w, yp, idx, b, e);
+      else max_pool_rows_f64(xp, s, w, yp, idx, b, e);
     });
   });
 }

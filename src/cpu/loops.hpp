@@ -18,6 +18,17 @@ using backend::kMaxOperands;
 inline constexpr int64_t kCheapGrain = 1 << 16;      // elements per thread for add, mul, copy
 inline constexpr int64_t kExpensiveGrain = 1 << 12;  // for exp, tanh, pow
 
+// A hot loop marked with this is compiled for AVX-512, AVX2 and baseline x86-64; the loader picks
+// the best one this CPU runs (GNU ifunc), so one binary runs anywhere and is fast on each; the
+// loop's callees are inlined into each clone (flatten), else they stay baseline code. The
+// clones differ in vector width only: no FMA contraction (-std=c++20 keeps it off), so all
+// give identical results.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LOOM_NO_CPU_CLONES)
+#define LOOM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), flatten))
+#else
+#define LOOM_CPU_CLONES
+#endif
+
 // A strided layout plus the operands' first bytes.
 struct Loop : backend::StridedLayout {
   char* base[kMaxOperands] = {};

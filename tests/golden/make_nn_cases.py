@@ -379,6 +379,14 @@ for act, fn in (("linear", lambda v: v), ("relu", torch.relu), ("sigmoid", torch
     grad("dense", [x, k, b], {"activation": act},
          [fn(torch.from_numpy(x) @ torch.from_numpy(k) + torch.from_numpy(b)).numpy()], {0: "transposed"})
 
+# More channels than the CPU kernel's block of 16 (a full block and a remainder), clipped windows,
+# and ties (a repeated maximum: the first one in the window wins, as NumPy's argmax).
+for dtype in ("float32", "float64"):
+    x = randn(2, 5, 4, 19, dtype=dtype)
+    x[0, 1, 1, :] = x[0, 0, 0, :]
+    y, arg = pool_ref(x, (3, 3), (2, 2), "same", "max")
+    add("max_pool2d", [x], {"window": [3, 3], "strides": [2, 2], "padding": "same"}, outputs=[y, arg])
+
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
 write_cases(out_path, {"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__}, cases)
 print(f"wrote {len(cases)} cases to {out_path}")
