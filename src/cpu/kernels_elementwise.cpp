@@ -102,6 +102,14 @@ void binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
   });
 }
 
+// dy where y > 0, else 0 (relu's gradient in one pass).
+void relu_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, [](T dy, T y) { return y > T(0) ? dy : T(0); });
+  });
+}
+
 void real_div_kernel(const OpCall& call, std::vector<Tensor>& out) {
   visit_float(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -196,6 +204,7 @@ constexpr DTypeMask kComparable = kNumeric | mask_of({DType::Bool});
 LOOM_REGISTER_KERNELS(cpu_elementwise) {
   const DeviceType cpu = DeviceType::CPU;
   register_kernel("neg", cpu, unary_kernel<Neg, false>, kSignedNumeric);
+  register_kernel("relu_grad", cpu, relu_grad_kernel, kSignedNumeric);
   register_kernel("abs", cpu, unary_kernel<Abs, false>, kSignedNumeric);
   register_kernel("sign", cpu, unary_kernel<Sign, false>, kSignedNumeric);
   register_kernel("square", cpu, unary_kernel<Square, false>, kNumeric);

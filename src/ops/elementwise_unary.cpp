@@ -32,11 +32,17 @@ std::vector<Tensor> grad_sigmoid(const GradCall& g) {
   const Tensor& y = y_of(g);
   return {mul(g_of(g), mul(y, 1.0 - y))};
 }
-// relu'(0) = 0, as TF.
-std::vector<Tensor> grad_relu(const GradCall& g) {
-  const Tensor& x = x_of(g);
-  return {mul(g_of(g), mask_as(greater(x, scalar_like(0.0, x)), x))};
+// relu'(0) = 0, as TF: one relu_grad pass (x > 0 exactly where relu(x) > 0).
+std::vector<Tensor> grad_relu(const GradCall& g) { return {ops::relu_grad(g_of(g), x_of(g))}; }
+
+// relu_grad's reference and derivative (TF's ReluGrad): dy where y > 0, else 0 (a select, so an
+// infinite dy where y <= 0 gives 0, not NaN).
+std::vector<Tensor> reference_relu_grad(const OpCall& call) {
+  const Tensor& dy = call.inputs[0];
+  const Tensor& y = call.inputs[1];
+  return {where(greater(y, scalar_like(0.0, y)), dy, zeros_like(dy))};
 }
+
 std::vector<Tensor> grad_clip(const GradCall& g) {
   const Tensor& x = x_of(g);
   const double lo = g.attrs.get_float("min", g.name());
@@ -83,6 +89,8 @@ LOOM_REGISTER_OPS(elementwise_unary) {
   unary("tanh", kFloating, grad_tanh, false, true, "hyperbolic tangent");
   unary("sigmoid", kFloating, grad_sigmoid, false, true, "1 / (1 + e^-x), numerically stable");
   unary("relu", kSigned, grad_relu, true, false, "max(x, 0); gradient 0 at 0");
+  define_op("relu_grad").inputs({"dy", "y"}).dtypes(kSigned).infer(ops::infer_broadcast_same_dtype).fallback(reference_relu_grad)
+      .grad_through_fallback().doc("gradient of relu from its output (or input) y: dy where y > 0, else 0 (broadcasting)");
   unary("identity", kAllTypes, grad_identity, false, false, "a copy of x (contiguous); gradient identity")
       .reads_variables_exactly();  // Variable::read_value() reads the value as it is
   define_op("clip").inputs({"x"}).dtypes(kNumeric | kHalfTypes).attr("min", AttrType::Float, true).attr("max", AttrType::Float, true)
@@ -117,5 +125,12 @@ Tensor clip(const Tensor& x, double lo, double hi) {
 }
 
 Tensor operator-(const Tensor& x) { return neg(x); }
+
+namespace ops {
+Tensor relu_grad(const Tensor& dy, const Tensor& y) {
+  static const OpDef& op = find_op("relu_grad", "relu_grad");
+  return dispatch1(op, {dy, y}, {});
+}
+}  // namespace ops
 
 }  // namespace loom

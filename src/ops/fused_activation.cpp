@@ -21,7 +21,7 @@ std::string fused_activation(const OpCall& call) {
 }
 
 Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& act) {
-  if (act == "relu") return g * cast(y > zeros_like(y), y.dtype());
+  if (act == "relu") return ops::relu_grad(g, y);
   if (act == "sigmoid") return g * (y * (1.0 - y));
   if (act == "tanh") return g * (1.0 - y * y);
   return g;

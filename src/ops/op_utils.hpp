@@ -36,6 +36,9 @@ Tensor sum_to(const Tensor& grad, const Shape& shape);
 // `grad` if defined, else zeros of the given meta (for ops with several outputs).
 Tensor grad_or_zeros(const Tensor& grad, const TensorMeta& meta);
 
+// relu's gradient from dy and relu's output or input y: dy where y > 0, else 0 (the relu_grad op).
+Tensor relu_grad(const Tensor& dy, const Tensor& y);
+
 inline std::string op_prefix(const OpCall& call) { return std::string("[") + call.name() + "] "; }
 
 // The padding / explicit_paddings attributes for a Padding of the C++ API.

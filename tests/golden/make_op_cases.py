@@ -505,6 +505,21 @@ grad("scatter_add", [upd, idx], {"axis": 0, "dim_size": 4}, out)
 
 # ---- op-independent dispatcher errors ----
 add("add", [values((2,), "float32")], error="InvalidArgument", message="expects 2 inputs")
+# relu_grad: dy where y > 0 (ties at 0 give 0; an infinite dy where y <= 0 gives 0, a select).
+for dtype in ("float32", "float64", "int32", "int64"):
+    y = values((3, 4), dtype, -3, 3)
+    y.flat[0] = 0
+    dy = values((3, 4), dtype, -3, 3)
+    add("relu_grad", [dy, y], outputs=[np.where(y > 0, dy, 0).astype(dtype)], layouts={1: "transposed"})
+y, dy = np.array([-1.0, 0.0, 2.0], np.float32), np.array([np.inf, np.nan, 5.0], np.float32)
+add("relu_grad", [dy, y], outputs=[np.array([0.0, 0.0, 5.0], np.float32)])
+dy, y = values((2, 3), "float32"), values((3,), "float32")
+add("relu_grad", [dy, y], outputs=[np.where(y > 0, dy, 0).astype(np.float32)])
+add("relu_grad", [values((2, 3), "float32"), values((3, 2), "float32")], error="ShapeError", message="not broadcastable")
+add("relu_grad", [values((2,), "float32"), values((2,), "float64")], error="DTypeError", message="dtype mismatch")
+dy, y = U((3, 4)), U((3, 4))
+y = np.where(np.abs(y) < 0.1, 0.5, y)  # clear of the kink
+grad("relu_grad", [dy, y], {}, np.where(y > 0, dy, 0.0))
 add("no_such_op", [values((2,), "float32")], error="NotFoundError", message="unknown op")
 
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "op_cases.json")
