@@ -224,6 +224,46 @@ TEST(Ops, LargeInputsUseTheThreadedPaths) {
   EXPECT_EQ(argmax(reshape(a, {1, n}), 1).item<int64_t>(), n - 1);
 }
 
+// Reductions that keep a few values per row (bias gradients: [N*H*W, C] summed over rows) read the
+// rows as wide rows, split across threads even for one output row: a row count that is not a
+// multiple of the wide row's, two outer indexes, NaN and a lone true in the last rows.
+TEST(Ops, NarrowReductionsMatchALoop) {
+  const int before = get_num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    const int64_t K0 = 2, R = 30011, K1 = 6;
+    const Tensor x = random_normal({K0, R, K1}, 0, 1, DType::Float64, 7);
+    const std::vector<double> v = x.to_vector<double>();
+    const std::vector<double> sum = reduce_sum(x, std::vector<int64_t>{1}).to_vector<double>();
+    const std::vector<double> top = reduce_max(x, std::vector<int64_t>{1}).to_vector<double>();
+    for (int64_t o = 0; o < K0; ++o) {
+      for (int64_t j = 0; j < K1; ++j) {
+        double s = 0, m = -INFINITY;
+        for (int64_t i = 0; i < R; ++i) {
+          s += v[static_cast<size_t>((o * R + i) * K1 + j)];
+          m = std::max(m, v[static_cast<size_t>((o * R + i) * K1 + j)]);
+        }
+        EXPECT_NEAR(sum[static_cast<size_t>(o * K1 + j)], s, 1e-10) << threads << " threads";
+        EXPECT_EQ(top[static_cast<size_t>(o * K1 + j)], m) << threads << " threads";
+      }
+    }
+    const Tensor flat = reshape(x, {K0 * R, K1});
+    EXPECT_NEAR(reduce_sum(flat, std::vector<int64_t>{0}).to_vector<double>()[2], sum[2] + sum[K1 + 2], 1e-10);
+    std::vector<double> with_nan = v;
+    with_nan[static_cast<size_t>((R - 1) * K1 + 4)] = std::nan("");
+    const auto nan_max = reduce_max(constant(with_nan, {K0, R, K1}), std::vector<int64_t>{1}).to_vector<double>();
+    EXPECT_TRUE(std::isnan(nan_max[4]));
+    EXPECT_FALSE(std::isnan(nan_max[3]) || std::isnan(nan_max[K1 + 4]));
+    std::vector<uint8_t> flags(static_cast<size_t>(R * 5), 0);
+    flags[static_cast<size_t>((R - 1) * 5 + 3)] = 1;
+    const Tensor any = reduce_any(cast(constant(flags, {R, 5}), DType::Bool), std::vector<int64_t>{0});
+    EXPECT_EQ(cast(any, DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 0, 1, 0}));
+    EXPECT_EQ(reduce_sum(zeros({5, 0}), std::vector<int64_t>{0}).shape(), (Shape{0}));  // nothing kept
+    EXPECT_EQ(reduce_max(zeros({0, 3}), std::vector<int64_t>{0}).to_vector<float>(), std::vector<float>(3, -INFINITY));
+  }
+  set_num_threads(before);
+}
+
 TEST(Ops, NanHandling) {
   const double nan = std::nan("");
   const Tensor x = constant({1.0, nan, 3.0}, DType::Float64);

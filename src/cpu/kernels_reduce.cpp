@@ -2,6 +2,7 @@
 // merging adjacent axes; layouts that do not fit are first copied so the reduced axes are last.
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -57,6 +58,50 @@ Plan plan_reduction(const Tensor& input, const std::vector<int>& axes) {
 }
 
 // Reducer concept: Acc init(); Acc step(Acc, T); Acc combine(Acc, Acc); Out finish(Acc).
+
+// Few values kept per reduced row, e.g. a bias gradient ([N*H*W, C] summed over its rows): the
+// R rows of one outer index are one contiguous block, read as wide rows of m*K1 values (which
+// vectorize, where rows of a few values did not) in chunks split across threads, also when
+// there is a single outer index; each chunk's m partial sums per value are folded, then the
+// chunks combined. Arrays, not std::vector: a vector<bool> packs bits that threads would share.
+template <class T, class Acc, class Out, class Reducer>
+void reduce_narrow_rows(const T* x, int64_t K0, int64_t R, int64_t K1, Out* out, const Reducer& r) {
+  const int64_t m = std::max<int64_t>(1, 256 / K1);  // rows per wide row
+  const int64_t wide = m * K1, groups = R / m;
+  const int nt = detail::threads_for(K0 * R * K1, kCheapGrain);
+  const int64_t chunks = K0 >= nt ? 1 : nt;  // chunks per outer index
+  std::unique_ptr<Acc[]> partial(new Acc[static_cast<size_t>(K0 * chunks * K1)]);
+  parallel_chunks(K0 * chunks, nt, [&](int64_t tb, int64_t te) {
+    std::unique_ptr<Acc[]> acc(new Acc[static_cast<size_t>(wide)]);
+    for (int64_t task = tb; task < te; ++task) {
+      const int64_t o = task / chunks, c = task % chunks;
+      for (int64_t t = 0; t < wide; ++t) acc[t] = r.init();
+      const T* block = x + o * R * K1;
+      for (int64_t g = groups * c / chunks; g < groups * (c + 1) / chunks; ++g) {
+        const T* row = block + g * wide;
+        for (int64_t t = 0; t < wide; ++t) acc[t] = r.step(acc[t], row[t]);
+      }
+      if (c == chunks - 1) {  // rows after the last whole wide row
+        for (int64_t i = groups * m; i < R; ++i) {
+          for (int64_t j = 0; j < K1; ++j) acc[j] = r.step(acc[j], block[i * K1 + j]);
+        }
+      }
+      for (int64_t j = 0; j < K1; ++j) {
+        Acc a = acc[j];
+        for (int64_t k = 1; k < m; ++k) a = r.combine(a, acc[k * K1 + j]);
+        partial[task * K1 + j] = a;
+      }
+    }
+  });
+  for (int64_t o = 0; o < K0; ++o) {
+    for (int64_t j = 0; j < K1; ++j) {
+      Acc a = partial[o * chunks * K1 + j];
+      for (int64_t c = 1; c < chunks; ++c) a = r.combine(a, partial[(o * chunks + c) * K1 + j]);
+      out[o * K1 + j] = r.finish(a);
+    }
+  }
+}
+
 template <class T, class Acc, class Out, class Reducer>
 void run_reduction(const Plan& p, Out* out, const Reducer& r) {
   const T* x = static_cast<const T*>(p.x.data_ptr());
@@ -87,6 +132,10 @@ void run_reduction(const Plan& p, Out* out, const Reducer& r) {
         out[o] = r.finish(acc);
       }
     });
+    return;
+  }
+  if (K1 > 0 && K1 < 64) {
+    reduce_narrow_rows<T, Acc>(x, K0, R, K1, out, r);
     return;
   }
   // Inner axis kept: accumulate whole rows (vectorises across the inner axis).
