@@ -2,13 +2,18 @@
 """Runs loom's benchmark programs and the same workloads in PyTorch, with the same thread count,
 and prints loom/PyTorch time ratios (< 1: loom is faster).
 
-Usage: /usr/bin/python3 bench/compare_pytorch.py [--threads N] [--build build] [--json out.json]
-Needs Debian's python3-torch (1.13). Later issues add workloads to WORKLOADS and their loom
-counterparts to the benchmark programs (matched by name).
+Usage: /usr/bin/python3 bench/compare_pytorch.py [--threads N] [--repeats R] [--build build] [--json out.json]
+
+Each workload runs R times (default 5) for each library, interleaved (loom, PyTorch, PyTorch,
+loom, ...: the first in each round alternates), so that a change in the machine's load falls on
+both. The table gives each side's median, the ratio of the medians and each side's spread
+((max - min) / median); a row whose spread exceeds 10% is flagged "noisy". Needs Debian's
+python3-torch (1.13). Workloads are matched by name between the loom programs and WORKLOADS.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,10 +135,12 @@ def mlp_train_step():
     return best_time(step, inner=5, repeats=10)
 
 
-LENET_EPOCH = r"""
+# One epoch of the named model (the layers of train_bench.cpp's epoch_model; NCHW as PyTorch users run it).
+EPOCH = r"""
 import gzip, resource, struct, sys, time
 import numpy as np
 import torch
+nn = torch.nn
 torch.set_num_threads(int(sys.argv[2]))
 torch.manual_seed(1)
 def idx(path):
@@ -144,10 +151,19 @@ def idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
 x = torch.from_numpy(idx(sys.argv[1] + "/train-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
 y = torch.from_numpy(idx(sys.argv[1] + "/train-labels-idx1-ubyte.gz").astype(np.int64))
-model = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-                            torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-                            torch.nn.Linear(84, 10))
+if sys.argv[3] == "lenet":
+    model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                          nn.Linear(84, 10))
+elif sys.argv[3] == "bn-lenet":
+    model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                          nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120),
+                          nn.BatchNorm1d(120), nn.ReLU(), nn.Linear(120, 84), nn.BatchNorm1d(84), nn.ReLU(), nn.Linear(84, 10))
+else:
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(576, 128), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(128, 10))
 opt = torch.optim.Adam(model.parameters(), lr=0.001)
 start = time.perf_counter()
 order = torch.randperm(len(x))
@@ -164,11 +180,14 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_m
 def train_workloads(threads, data_dir):
     out = {"MLP 784-256-256-10 train step (batch 256, xent, sgd)": mlp_train_step()}
     if os.path.exists(os.path.join(data_dir, "train-images-idx3-ubyte.gz")):
-        # In its own process, so that its peak memory is its own.
-        r = subprocess.run([sys.executable, "-c", LENET_EPOCH, data_dir, str(threads)], check=True, capture_output=True, text=True)
-        seconds, rss = map(float, r.stdout.split())
-        out["LeNet epoch on Fashion-MNIST (batch 256, adam)"] = seconds
-        out["LeNet epoch peak resident memory"] = rss
+        for model, title in (("lenet", "LeNet"), ("bn-lenet", "BN-LeNet"), ("vgg-small", "VGG-small")):
+            # In its own process, so that its peak memory is its own.
+            r = subprocess.run([sys.executable, "-c", EPOCH, data_dir, str(threads), model], check=True, capture_output=True,
+                               text=True)
+            seconds, rss = map(float, r.stdout.split())
+            out[f"{title} epoch on Fashion-MNIST (batch 256, adam)"] = seconds
+            if model == "lenet":
+                out["LeNet epoch peak resident memory"] = rss
     return out
 
 
@@ -177,42 +196,70 @@ WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloa
              ("train_bench", None)]
 
 
+def run_loom(build, program, threads, data):
+    """name -> value (seconds, or MiB for memory rows) from one run of a loom benchmark program."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        exe = os.path.join(build, "bench", program)
+        subprocess.run([exe, "--threads", str(threads), "--json", f.name, "--data", data], check=True,
+                       stdout=subprocess.DEVNULL)
+        return {r["name"]: (r["value"] if r["metric"] == "MiB" else r["seconds"]) for r in json.load(open(f.name))["results"]}
+
+
+def spread(samples):
+    m = statistics.median(samples)
+    return (max(samples) - min(samples)) / m if m > 0 else 0.0
+
+
+NOISY = 0.10
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each workload per library (interleaved)")
     parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     parser.add_argument("--json", default="")
     parser.add_argument("--only", default="", help="run only this loom program")
     parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "fashion-mnist"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = []
+    samples = {}  # name -> {"loom": [...], "torch": [...]}
+    order = []
     for program, torch_fn in WORKLOADS:
         if args.only and program != args.only:
             continue
-        with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            exe = os.path.join(args.build, "bench", program)
-            subprocess.run([exe, "--threads", str(args.threads), "--json", f.name, "--data", args.data], check=True,
-                           stdout=subprocess.DEVNULL)
-            # Memory rows carry their value (MiB) in "value"; time rows in "seconds".
-            loom = {r["name"]: (r["value"] if r["metric"] == "MiB" else r["seconds"])
-                    for r in json.load(open(f.name))["results"]}
-        theirs = torch_fn() if torch_fn else train_workloads(args.threads, args.data)
-        for name, seconds in theirs.items():
-            if name in loom:
-                rows.append({"name": name, "loom_s": loom[name], "torch_s": seconds,
-                             "ratio": loom[name] / seconds, "memory": "memory" in name})
-    print(f"threads={args.threads} torch={torch.__version__}")
-    print(f"{'workload':44s} {'loom':>11s} {'PyTorch':>11s}  loom/PyTorch")
+        for r in range(args.repeats):
+            sides = [("loom", lambda: run_loom(args.build, program, args.threads, args.data)),
+                     ("torch", lambda: torch_fn() if torch_fn else train_workloads(args.threads, args.data))]
+            for side, run in (sides if r % 2 == 0 else sides[::-1]):
+                for name, value in run().items():
+                    if name not in samples:
+                        samples[name] = {"loom": [], "torch": []}
+                        order.append(name)
+                    samples[name][side].append(value)
+    rows = []
+    for name in order:
+        loom_s, torch_s = samples[name]["loom"], samples[name]["torch"]
+        if not loom_s or not torch_s:
+            continue  # a workload only one side runs
+        lm, tm = statistics.median(loom_s), statistics.median(torch_s)
+        rows.append({"name": name, "loom_s": lm, "torch_s": tm, "ratio": lm / tm, "memory": "memory" in name,
+                     "loom_spread": spread(loom_s), "torch_spread": spread(torch_s),
+                     "loom_samples": loom_s, "torch_samples": torch_s})
+    print(f"threads={args.threads} torch={torch.__version__} repeats={args.repeats} (medians; spread = (max-min)/median)")
+    print(f"{'workload':52s} {'loom':>11s} {'spread':>6s} {'PyTorch':>11s} {'spread':>6s}  loom/PyTorch")
     for r in rows:
         def fmt(s):
             if r["memory"]:
                 return f"{s:7.1f} MiB"
             return f"{s * 1e6:8.2f} us" if s < 1e-3 else f"{s * 1e3:8.2f} ms"
-        print(f"{r['name']:44s} {fmt(r['loom_s'])} {fmt(r['torch_s'])}  {r['ratio']:.3f}")
+        flag = "  noisy" if max(r["loom_spread"], r["torch_spread"]) > NOISY else ""
+        print(f"{r['name']:52s} {fmt(r['loom_s'])} {r['loom_spread']:5.0%} {fmt(r['torch_s'])} {r['torch_spread']:5.0%}"
+              f"  {r['ratio']:.3f}{flag}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"threads": args.threads, "torch": torch.__version__, "rows": rows}, f, indent=2)
+            json.dump({"threads": args.threads, "torch": torch.__version__, "repeats": args.repeats, "rows": rows}, f,
+                      indent=2)
 
 
 if __name__ == "__main__":

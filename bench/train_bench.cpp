@@ -1,6 +1,7 @@
 // Training benchmarks: an MLP train step (784-256-256-10, batch 256, cross-entropy, SGD) and one
-// LeNet (ReLU) epoch on Fashion-MNIST (batch 256, Adam), with the process's peak memory.
-// Usage: train_bench [--threads N] [--json FILE] [--data DIR] [--only mlp|lenet]
+// epoch on Fashion-MNIST (batch 256, Adam) of LeNet (ReLU; with the process's peak memory after
+// it), BN-LeNet and VGG-small (the main job's models).
+// Usage: train_bench [--threads N] [--json FILE] [--data DIR] [--only mlp|lenet|bn-lenet|vgg-small]
 #include <sys/resource.h>
 
 #include <loom/loom.hpp>
@@ -15,11 +16,34 @@ using bench::best_time;
 
 namespace {
 
-LayerPtr conv(int64_t filters, const std::string& padding) {
+LayerPtr conv(int64_t filters, int64_t k, const std::string& padding, const std::string& activation = "relu") {
   Conv2DLayerOptions o;
-  o.activation = "relu";
+  o.activation = activation;
   o.padding = padding;
-  return std::make_shared<Conv2D>(filters, std::vector<int64_t>{5, 5}, o);
+  return std::make_shared<Conv2D>(filters, std::vector<int64_t>{k, k}, o);
+}
+LayerPtr pool() { return std::make_shared<MaxPool2D>(); }
+LayerPtr dense(int64_t units, const std::string& activation = "linear") { return std::make_shared<Dense>(units, activation); }
+LayerPtr bn_relu() {
+  return std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<BatchNormalization>(), std::make_shared<Activation>("relu")});
+}
+
+// The models of bench/compare_pytorch.py's EPOCH script, layer for layer.
+std::shared_ptr<Sequential> epoch_model(const std::string& name) {
+  using L = std::vector<LayerPtr>;
+  const Shape input{28, 28, 1};
+  if (name == "lenet") {
+    return std::make_shared<Sequential>(L{conv(6, 5, "same"), pool(), conv(16, 5, "valid"), pool(), std::make_shared<Flatten>(),
+                                          dense(120, "relu"), dense(84, "relu"), dense(10)}, input);
+  }
+  if (name == "bn-lenet") {
+    return std::make_shared<Sequential>(L{conv(6, 5, "same", "linear"), bn_relu(), pool(), conv(16, 5, "valid", "linear"), bn_relu(),
+                                          pool(), std::make_shared<Flatten>(), dense(120), bn_relu(), dense(84), bn_relu(), dense(10)},
+                                        input);
+  }
+  return std::make_shared<Sequential>(L{conv(16, 3, "same"), pool(), conv(32, 3, "same"), pool(), conv(64, 3, "same"),
+                                        conv(64, 3, "same"), pool(), std::make_shared<Flatten>(), dense(128, "relu"),
+                                        std::make_shared<Dropout>(0.5), dense(10)}, input);
 }
 
 double peak_rss_mb() {
@@ -48,26 +72,25 @@ int main(int argc, char** argv) {
   }
 
   const std::string dir = bench::option(argc, argv, "--data", "data/fashion-mnist");
-  if ((only.empty() || only == "lenet") && std::ifstream(dir + "/train-images-idx3-ubyte.gz")) {
+  if (std::ifstream(dir + "/train-images-idx3-ubyte.gz")) {
     const Tensor raw = data::read_idx(dir + "/train-images-idx3-ubyte.gz");
     const Tensor x = reshape(cast(raw, DType::Float32) / 255.0, {raw.dim(0), 28, 28, 1});
     const Tensor y = cast(data::read_idx(dir + "/train-labels-idx1-ubyte.gz"), DType::Int64);
-    auto model = std::make_shared<Sequential>(
-        std::vector<LayerPtr>{conv(6, "same"), std::make_shared<MaxPool2D>(), conv(16, "valid"), std::make_shared<MaxPool2D>(),
-                              std::make_shared<Flatten>(), std::make_shared<Dense>(120, "relu"), std::make_shared<Dense>(84, "relu"),
-                              std::make_shared<Dense>(10)},
-        Shape{28, 28, 1});
-    model->compile(Adam(0.001), SparseCategoricalCrossentropy(true), {SparseCategoricalAccuracy()});
-    FitOptions o;
-    o.epochs = 1;
-    o.batch_size = 256;
-    o.verbose = 0;
-    o.seed = 4;
-    const auto start = std::chrono::steady_clock::now();
-    model->fit(x, y, o);
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    table.add({"LeNet epoch on Fashion-MNIST (batch 256, adam)", t, "s", t, "", 0});
-    table.add({"LeNet epoch peak resident memory", 0, "MiB", peak_rss_mb(), "", 0});
+    for (const auto& [name, title] : {std::pair<std::string, std::string>{"lenet", "LeNet"}, {"bn-lenet", "BN-LeNet"}, {"vgg-small", "VGG-small"}}) {
+      if (!only.empty() && only != name) continue;
+      auto model = epoch_model(name);
+      model->compile(Adam(0.001), SparseCategoricalCrossentropy(true), {SparseCategoricalAccuracy()});
+      FitOptions o;
+      o.epochs = 1;
+      o.batch_size = 256;
+      o.verbose = 0;
+      o.seed = 4;
+      const auto start = std::chrono::steady_clock::now();
+      model->fit(x, y, o);
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      table.add({title + " epoch on Fashion-MNIST (batch 256, adam)", t, "s", t, "", 0});
+      if (name == "lenet") table.add({"LeNet epoch peak resident memory", 0, "MiB", peak_rss_mb(), "", 0});
+    }
   }
 
   table.print();
