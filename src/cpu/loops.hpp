@@ -22,8 +22,9 @@ inline constexpr int64_t kExpensiveGrain = 1 << 12;  // for exp, tanh, pow
 // the best one this CPU runs (GNU ifunc), so one binary runs anywhere and is fast on each; the
 // loop's callees are inlined into each clone (flatten), else they stay baseline code. The
 // clones differ in vector width only: no FMA contraction (-std=c++20 keeps it off), so all
-// give identical results.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(LOOM_NO_CPU_CLONES)
+// give identical results. GCC only: clang refuses target_clones with flatten (its builds, the
+// sanitizer lane's, get the baseline code).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LOOM_NO_CPU_CLONES)
 #define LOOM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), flatten))
 #else
 #define LOOM_CPU_CLONES
