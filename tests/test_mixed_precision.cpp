@@ -64,6 +64,27 @@ TEST(MixedPrecision, SixteenBitOpsOnTheCpuAccumulateInFloat32) {
                     sparse_softmax_cross_entropy_with_logits(labels, logits), "sparse cross-entropy");
 }
 
+// bfloat16 matmul runs on oneDNN: transposed operands (by attribute or as strided views),
+// batches with broadcasting and a shared right operand, and empty inner dimensions.
+TEST(MixedPrecision, Bfloat16MatmulsMatchFloat64) {
+  const auto r = [](const Shape& shape, uint64_t seed) {
+    return rounded(random_normal(shape, 0, 1, DType::Float64, seed), DType::BFloat16);
+  };
+  const auto bf = [](const Tensor& t) { return cast(t, DType::BFloat16); };
+  const Tensor a = r({33, 70}, 20), b = r({70, 17}, 21), at = r({70, 33}, 22), bt = r({17, 70}, 23);
+  expect_bf16_close(matmul(bf(a), bf(b)), matmul(a, b), "plain");
+  expect_bf16_close(matmul(bf(at), bf(bt), true, true), matmul(at, bt, true, true), "transpose_a and transpose_b");
+  expect_bf16_close(matmul(transpose(bf(at)), bf(b)), matmul(transpose(at), b), "a transposed view");
+  expect_bf16_close(matmul(bf(a), transpose(bf(bt))), matmul(a, transpose(bt)), "b transposed view");
+  const Tensor left = r({2, 1, 5, 7}, 24), right = r({3, 7, 4}, 25);
+  expect_bf16_close(matmul(bf(left), bf(right)), matmul(left, right), "broadcast batches");
+  const Tensor wide = matmul(bf(left), bf(right));
+  EXPECT_EQ(wide.shape(), Shape({2, 3, 5, 4}));
+  const Tensor none = matmul(zeros({4, 0}, DType::BFloat16), zeros({0, 3}, DType::BFloat16));
+  EXPECT_EQ(none.dtype(), DType::BFloat16);
+  EXPECT_EQ(cast(none, DType::Float32).to_vector<float>(), std::vector<float>(12, 0.0f));
+}
+
 TEST(MixedPrecision, GradientsOfSixteenBitOpsMatchFloat64) {
   const Tensor x64 = rounded(random_normal({4, 6}, 0, 1, DType::Float64, 8), DType::BFloat16);
   const Tensor w64 = rounded(random_normal({6, 3}, 0, 1, DType::Float64, 9), DType::BFloat16);

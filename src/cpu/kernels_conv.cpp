@@ -265,6 +265,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvSetup& s, bool wi
 }
 
 struct ForwardEntry {
+  bool generic_bf16 = false;  // oneDNN has only a slow generic bfloat16 kernel: widen instead
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
   std::shared_ptr<onednn::Reorder> src_in, wei_in, dst_out;
@@ -277,12 +278,15 @@ void onednn_forward(const ConvSetup& s, const Tensor& x, const Tensor& f, const 
   auto e = onednn::cached<ForwardEntry>(onednn::key_prefix("conv_fwd") + s.key + (with_bias ? "b" : "") + act, [&] {
     auto entry = std::make_shared<ForwardEntry>();
     entry->pd = forward_pd(s, with_bias, act);
+    entry->generic_bf16 = onednn::generic_bf16(entry->pd);
+    if (entry->generic_bf16) return entry;
     entry->prim = dnnl::convolution_forward(entry->pd);
     entry->src_in = onednn::make_reorder(s.user_src, entry->pd.src_desc());
     entry->wei_in = onednn::make_reorder(s.user_wei, entry->pd.weights_desc());
     entry->dst_out = onednn::make_reorder(entry->pd.dst_desc(), s.user_dst);
     return entry;
   });
+  if (e->generic_bf16) onednn::decline("generic bfloat16 convolution");
   const auto src = onednn::to_layout(onednn::wrap(x, s.user_src), e->pd.src_desc(), e->src_in.get());
   const auto wei = onednn::to_layout(onednn::wrap(f, s.user_wei), e->pd.weights_desc(), e->wei_in.get());
   const dnnl::memory user_dst = onednn::wrap(y, s.user_dst);
@@ -295,6 +299,7 @@ void onednn_forward(const ConvSetup& s, const Tensor& x, const Tensor& f, const 
 }
 
 struct BackwardDataEntry {
+  bool generic_bf16 = false;  // oneDNN has only a slow generic bfloat16 kernel: widen instead
   dnnl::convolution_backward_data::primitive_desc pd;
   dnnl::convolution_backward_data prim;
   std::shared_ptr<onednn::Reorder> dy_in, wei_in, dx_out;
@@ -307,12 +312,15 @@ void onednn_backprop_input(const ConvSetup& s, const Tensor& dy, const Tensor& f
                                                          s.dilates, s.pad_l, s.pad_r);
     entry->pd = dnnl::convolution_backward_data::primitive_desc(d, onednn::attributes(), onednn::engine(),
                                                                 forward_pd(s, false, "linear"));
+    entry->generic_bf16 = onednn::generic_bf16(entry->pd);
+    if (entry->generic_bf16) return entry;
     entry->prim = dnnl::convolution_backward_data(entry->pd);
     entry->dy_in = onednn::make_reorder(s.user_dst, entry->pd.diff_dst_desc());
     entry->wei_in = onednn::make_reorder(s.user_wei, entry->pd.weights_desc());
     entry->dx_out = onednn::make_reorder(entry->pd.diff_src_desc(), s.user_src);
     return entry;
   });
+  if (e->generic_bf16) onednn::decline("generic bfloat16 convolution");
   const auto ddst = onednn::to_layout(onednn::wrap(dy, s.user_dst), e->pd.diff_dst_desc(), e->dy_in.get());
   const auto wei = onednn::to_layout(onednn::wrap(f, s.user_wei), e->pd.weights_desc(), e->wei_in.get());
   const dnnl::memory user_dx = onednn::wrap(dx, s.user_src);
@@ -343,6 +351,7 @@ dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(const Con
 }
 
 struct BackwardWeightsEntry {
+  bool generic_bf16 = false;  // oneDNN has only a slow generic bfloat16 kernel: widen instead
   dnnl::convolution_backward_weights::primitive_desc pd;
   dnnl::convolution_backward_weights prim;
   std::shared_ptr<onednn::Reorder> src_in, dy_in, dw_out;
@@ -352,12 +361,15 @@ void onednn_backprop_filter(const ConvSetup& s, const Tensor& x, const Tensor& d
   auto e = onednn::cached<BackwardWeightsEntry>(onednn::key_prefix("conv_bwd_weights") + s.key, [&] {
     auto entry = std::make_shared<BackwardWeightsEntry>();
     entry->pd = backward_weights_pd(s);
+    entry->generic_bf16 = onednn::generic_bf16(entry->pd);
+    if (entry->generic_bf16) return entry;
     entry->prim = dnnl::convolution_backward_weights(entry->pd);
     entry->src_in = onednn::make_reorder(s.user_src, entry->pd.src_desc());
     entry->dy_in = onednn::make_reorder(s.user_dst, entry->pd.diff_dst_desc());
     entry->dw_out = onednn::make_reorder(entry->pd.diff_weights_desc(), s.user_wei);
     return entry;
   });
+  if (e->generic_bf16) onednn::decline("generic bfloat16 convolution");
   const auto src = onednn::to_layout(onednn::wrap(x, s.user_src), e->pd.src_desc(), e->src_in.get());
   const auto ddst = onednn::to_layout(onednn::wrap(dy, s.user_dst), e->pd.diff_dst_desc(), e->dy_in.get());
   const dnnl::memory user_dw = onednn::wrap(df, s.user_wei);
@@ -365,17 +377,6 @@ void onednn_backprop_filter(const ConvSetup& s, const Tensor& x, const Tensor& d
   onednn::execute(e->prim, e->pd,
                   {{DNNL_ARG_SRC, src.memory}, {DNNL_ARG_DIFF_DST, ddst.memory}, {DNNL_ARG_DIFF_WEIGHTS, dwei.memory}});
   onednn::finish_output(dwei, user_dw, e->dw_out.get());
-}
-
-// bfloat16 that oneDNN declines (a CPU without bf16 instructions): the same kernel in float32
-// on widened copies, rounded back.
-void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {
-  std::vector<Tensor> inputs;
-  for (const Tensor& x : call.inputs) inputs.push_back(x.dtype() == DType::BFloat16 ? cast(x, DType::Float32) : x);
-  std::vector<Tensor> wide;
-  for (const Tensor& y : out) wide.push_back(empty(y.shape(), DType::Float32, Device::cpu(), call.name()));
-  kernel(OpCall{call.op, inputs, call.attrs, call.device}, wide);
-  for (size_t i = 0; i < out.size(); ++i) ops::copy_into(out[i], cast(wide[i], DType::BFloat16));
 }
 
 // float32 and bfloat16 go to oneDNN; float64 and what oneDNN declines run im2col + GEMM
@@ -389,7 +390,7 @@ void run(KernelFn kernel, const OpCall& call, std::vector<Tensor>& outputs, cons
     try {
       onednn_path();
     } catch (const dnnl::error&) {
-      widened(kernel, call, outputs);
+      onednn::widened(kernel, call, outputs);
     }
     return;
   }

@@ -1,4 +1,6 @@
-// Elementwise math, comparisons, logic and where on the CPU.
+// Elementwise math, comparisons, logic and where on the CPU. bfloat16 math runs in float32 on
+// each element and rounds once: the result equals the widened float32 op's, without the widened
+// copies.
 #include <atomic>
 #include <cmath>
 #include <functional>
@@ -50,8 +52,19 @@ struct Sigmoid {  // never overflows: exp of a non-positive number only
   }
 };
 
+// `f` on floats as a function of bfloat16 values.
+template <class F>
+auto through_float(F f) {
+  return [f](auto... x) { return BFloat16(f(static_cast<float>(x)...)); };
+}
+
 template <class Op, bool Expensive>
 void unary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (call.inputs[0].dtype() == DType::BFloat16) {
+    map1<BFloat16, BFloat16>(out[0], call.inputs[0], Expensive ? kExpensiveGrain : kCheapGrain,
+                             through_float([](float x) { return Op::f(x); }));
+    return;
+  }
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (Expensive && !std::is_floating_point_v<T>) {
@@ -95,6 +108,11 @@ struct Minimum {
 
 template <class Op, bool Expensive>
 void binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (call.inputs[0].dtype() == DType::BFloat16) {
+    map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], Expensive ? kExpensiveGrain : kCheapGrain,
+                             through_float([](float a, float b) { return Op::f(a, b); }));
+    return;
+  }
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     map2<T, T>(out[0], call.inputs[0], call.inputs[1], Expensive ? kExpensiveGrain : kCheapGrain,
@@ -104,6 +122,11 @@ void binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 // dy where y > 0, else 0 (relu's gradient in one pass).
 void relu_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (call.inputs[0].dtype() == DType::BFloat16) {
+    map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], kCheapGrain,
+                             [](BFloat16 dy, BFloat16 y) { return static_cast<float>(y) > 0.0f ? dy : BFloat16(); });
+    return;
+  }
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     map2<T, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, [](T dy, T y) { return y > T(0) ? dy : T(0); });
@@ -111,6 +134,10 @@ void relu_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }
 
 void real_div_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (call.inputs[0].dtype() == DType::BFloat16) {
+    map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, through_float(Div::f<float>));
+    return;
+  }
   visit_float(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
     map2<T, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, Div::f<T>);
@@ -198,35 +225,36 @@ void where_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }
 
 constexpr DTypeMask kComparable = kNumeric | mask_of({DType::Bool});
+constexpr DTypeMask kBf16 = mask_of({DType::BFloat16});
 
 }  // namespace
 
 LOOM_REGISTER_KERNELS(cpu_elementwise) {
   const DeviceType cpu = DeviceType::CPU;
-  register_kernel("neg", cpu, unary_kernel<Neg, false>, kSignedNumeric);
-  register_kernel("relu_grad", cpu, relu_grad_kernel, kSignedNumeric);
-  register_kernel("abs", cpu, unary_kernel<Abs, false>, kSignedNumeric);
-  register_kernel("sign", cpu, unary_kernel<Sign, false>, kSignedNumeric);
-  register_kernel("square", cpu, unary_kernel<Square, false>, kNumeric);
-  register_kernel("relu", cpu, unary_kernel<Relu, false>, kSignedNumeric);
-  register_kernel("exp", cpu, unary_kernel<Exp, true>, kFloatTypes);
-  register_kernel("log", cpu, unary_kernel<Log, true>, kFloatTypes);
-  register_kernel("log1p", cpu, unary_kernel<Log1p, true>, kFloatTypes);
-  register_kernel("sqrt", cpu, unary_kernel<Sqrt, true>, kFloatTypes);
-  register_kernel("rsqrt", cpu, unary_kernel<Rsqrt, true>, kFloatTypes);
-  register_kernel("sin", cpu, unary_kernel<Sin, true>, kFloatTypes);
-  register_kernel("cos", cpu, unary_kernel<Cos, true>, kFloatTypes);
-  register_kernel("tanh", cpu, unary_kernel<Tanh, true>, kFloatTypes);
-  register_kernel("erf", cpu, unary_kernel<Erf, true>, kFloatTypes);
-  register_kernel("sigmoid", cpu, unary_kernel<Sigmoid, true>, kFloatTypes);
+  register_kernel("neg", cpu, unary_kernel<Neg, false>, kSignedNumeric | kBf16);
+  register_kernel("relu_grad", cpu, relu_grad_kernel, kSignedNumeric | kBf16);
+  register_kernel("abs", cpu, unary_kernel<Abs, false>, kSignedNumeric | kBf16);
+  register_kernel("sign", cpu, unary_kernel<Sign, false>, kSignedNumeric | kBf16);
+  register_kernel("square", cpu, unary_kernel<Square, false>, kNumeric | kBf16);
+  register_kernel("relu", cpu, unary_kernel<Relu, false>, kSignedNumeric | kBf16);
+  register_kernel("exp", cpu, unary_kernel<Exp, true>, kFloatTypes | kBf16);
+  register_kernel("log", cpu, unary_kernel<Log, true>, kFloatTypes | kBf16);
+  register_kernel("log1p", cpu, unary_kernel<Log1p, true>, kFloatTypes | kBf16);
+  register_kernel("sqrt", cpu, unary_kernel<Sqrt, true>, kFloatTypes | kBf16);
+  register_kernel("rsqrt", cpu, unary_kernel<Rsqrt, true>, kFloatTypes | kBf16);
+  register_kernel("sin", cpu, unary_kernel<Sin, true>, kFloatTypes | kBf16);
+  register_kernel("cos", cpu, unary_kernel<Cos, true>, kFloatTypes | kBf16);
+  register_kernel("tanh", cpu, unary_kernel<Tanh, true>, kFloatTypes | kBf16);
+  register_kernel("erf", cpu, unary_kernel<Erf, true>, kFloatTypes | kBf16);
+  register_kernel("sigmoid", cpu, unary_kernel<Sigmoid, true>, kFloatTypes | kBf16);
   register_kernel("clip", cpu, clip_kernel, kNumeric);
 
-  register_kernel("add", cpu, binary_kernel<Add, false>, kNumeric);
-  register_kernel("sub", cpu, binary_kernel<Sub, false>, kNumeric);
-  register_kernel("mul", cpu, binary_kernel<Mul, false>, kNumeric);
-  register_kernel("real_div", cpu, real_div_kernel, kFloatTypes);
-  register_kernel("maximum", cpu, binary_kernel<Maximum, false>, kNumeric);
-  register_kernel("minimum", cpu, binary_kernel<Minimum, false>, kNumeric);
+  register_kernel("add", cpu, binary_kernel<Add, false>, kNumeric | kBf16);
+  register_kernel("sub", cpu, binary_kernel<Sub, false>, kNumeric | kBf16);
+  register_kernel("mul", cpu, binary_kernel<Mul, false>, kNumeric | kBf16);
+  register_kernel("real_div", cpu, real_div_kernel, kFloatTypes | kBf16);
+  register_kernel("maximum", cpu, binary_kernel<Maximum, false>, kNumeric | kBf16);
+  register_kernel("minimum", cpu, binary_kernel<Minimum, false>, kNumeric | kBf16);
   register_kernel("floor_div", cpu, checked_binary_kernel<FloorDiv>, kNumeric);
   register_kernel("mod", cpu, checked_binary_kernel<Mod>, kNumeric);
   register_kernel("pow", cpu, checked_binary_kernel<Pow>, kNumeric);

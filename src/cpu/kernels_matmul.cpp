@@ -1,9 +1,12 @@
-// matmul on the CPU: OpenBLAS sgemm/dgemm for floating dtypes, a blocked loop for integers.
+// matmul on the CPU: OpenBLAS sgemm/dgemm for float32/float64, oneDNN's bf16 matmul for bfloat16
+// (accumulated in float32), a blocked loop for integers.
 #include <cblas.h>
 
+#include <cstring>
 #include <vector>
 
 #include "cpu/loops.hpp"
+#include "cpu/onednn/onednn.hpp"
 #include "cpu/wrapping.hpp"
 #include "loom/backend/kernel.hpp"
 
@@ -78,6 +81,34 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
   }
 }
 
+// One bfloat16 GEMM on oneDNN: each operand's layout (transposed or not, leading dimension)
+// becomes the strides of its memory descriptor, so nothing is copied.
+struct Bf16Gemm {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+};
+
+void bf16_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b, int64_t ldb,
+               void* c) {
+  using dnnl::memory;
+  const auto bf16 = memory::data_type::bf16;
+  const memory::desc a_md({m, k}, bf16, ta ? memory::dims{1, lda} : memory::dims{lda, 1});
+  const memory::desc b_md({k, n}, bf16, tb ? memory::dims{1, ldb} : memory::dims{ldb, 1});
+  const memory::desc c_md({m, n}, bf16, memory::dims{n, 1});
+  const std::string key = onednn::key_prefix("matmul_bf16") + onednn::dims_key({m, n, k, lda, ldb, ta, tb});
+  auto e = onednn::cached<Bf16Gemm>(key, [&] {
+    auto entry = std::make_shared<Bf16Gemm>();
+    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), onednn::attributes(), onednn::engine());
+    entry->prim = dnnl::matmul(entry->pd);
+    return entry;
+  });
+  const dnnl::engine& engine = onednn::engine();
+  onednn::execute(e->prim, e->pd,
+                  {{DNNL_ARG_SRC, memory(a_md, engine, const_cast<void*>(a))},
+                   {DNNL_ARG_WEIGHTS, memory(b_md, engine, const_cast<void*>(b))},
+                   {DNNL_ARG_DST, memory(c_md, engine, c)}});
+}
+
 void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
   Tensor a = call.inputs[0], b = call.inputs[1];
   bool ta = call.attrs.get_bool("transpose_a", call.name());
@@ -100,16 +131,29 @@ void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
   tb = tb != lb.transposed;
   const Shape batch(c.shape().data(), c.shape().size() - 2);
   const int64_t batches = batch.numel();
+  if (k == 0) {
+    std::memset(c.data_ptr(), 0, c.nbytes());  // all-zero bits are zero in every dtype
+    return;
+  }
+  const BatchWalker wa = walker(a, batch), wb = walker(b, batch);
+  if (a.dtype() == DType::BFloat16) {
+    try {
+      const auto* ap = static_cast<const BFloat16*>(a.data_ptr());
+      const auto* bp = static_cast<const BFloat16*>(b.data_ptr());
+      auto* cp = static_cast<BFloat16*>(c.data_ptr());
+      for (int64_t i = 0; i < batches; ++i) {
+        bf16_gemm(ta, tb, m, n, k, ap + wa.offset(i), la.ld, bp + wb.offset(i), lb.ld, cp + i * m * n);
+      }
+    } catch (const dnnl::error&) {
+      onednn::widened(matmul_kernel, call, out);
+    }
+    return;
+  }
   visit_numeric(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* cp = static_cast<T*>(c.data_ptr());
     const T* ap = static_cast<const T*>(a.data_ptr());
     const T* bp = static_cast<const T*>(b.data_ptr());
-    if (k == 0) {
-      for (int64_t i = 0; i < c.numel(); ++i) cp[i] = T(0);
-      return;
-    }
-    const BatchWalker wa = walker(a, batch), wb = walker(b, batch);
     // A batch of row-major A against one shared B is a single tall GEMM.
     bool b_shared = true;
     for (int64_t s : wb.strides) b_shared = b_shared && s == 0;
@@ -128,7 +172,7 @@ void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 LOOM_REGISTER_KERNELS(cpu_matmul) {
   register_kernel("matmul", DeviceType::CPU, matmul_kernel,
-                  kFloatTypes | mask_of({DType::Int32, DType::Int64}));
+                  kFloatTypes | mask_of({DType::BFloat16, DType::Int32, DType::Int64}));
 }
 
 }  // namespace loom::cpu

@@ -51,9 +51,11 @@ inline void keep_larger(T v, Position k, T& m, Position& at) {
 
 // `offset` is scratch for one entry per window position: the position's input offset from the
 // window's first element.
-template <class T>
-void max_pool_pixel(const T* xp, int64_t H, int64_t W, int64_t C, int64_t n, int64_t h0, int64_t h1, int64_t w0,
-                    int64_t w1, T* y, int64_t* best, int64_t* offset) {
+// bfloat16 (S) compares as float (T): the maximum is one of the inputs, so it is exact.
+template <class S>
+void max_pool_pixel(const S* xp, int64_t H, int64_t W, int64_t C, int64_t n, int64_t h0, int64_t h1, int64_t w0,
+                    int64_t w1, S* y, int64_t* best, int64_t* offset) {
+  using T = std::conditional_t<std::is_same_v<S, BFloat16>, float, S>;
   using Position = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   constexpr int64_t kBlock = 16;
   int64_t* next = offset;
@@ -72,16 +74,16 @@ void max_pool_pixel(const T* xp, int64_t H, int64_t W, int64_t C, int64_t n, int
     Position k = 0;
     for (int64_t h = h0; h < h1; ++h) {
       for (int64_t ww = w0; ww < w1; ++ww, ++k) {
-        const T* row = xp + ((n * H + h) * W + ww) * C + c0;
+        const S* row = xp + ((n * H + h) * W + ww) * C + c0;
         if (cn == kBlock) {
-          for (int64_t c = 0; c < kBlock; ++c) keep_larger(row[c], k, m[c], at[c]);
+          for (int64_t c = 0; c < kBlock; ++c) keep_larger(static_cast<T>(row[c]), k, m[c], at[c]);
         } else {
-          for (int64_t c = 0; c < cn; ++c) keep_larger(row[c], k, m[c], at[c]);
+          for (int64_t c = 0; c < cn; ++c) keep_larger(static_cast<T>(row[c]), k, m[c], at[c]);
         }
       }
     }
     for (int64_t c = 0; c < cn; ++c) {
-      y[c0 + c] = m[c];
+      y[c0 + c] = static_cast<S>(m[c]);
       best[c0 + c] = first + offset[at[c]] + c0 + c;
     }
   }
@@ -100,6 +102,10 @@ LOOM_CPU_CLONES void max_pool_rows_f32(const float* xp, const Shape& s, const op
                                        int64_t b, int64_t e) {
   max_pool_rows(xp, s, w, yp, idx, b, e);
 }
+LOOM_CPU_CLONES void max_pool_rows_bf16(const BFloat16* xp, const Shape& s, const ops::Window2D& w, BFloat16* yp,
+                                        int64_t* idx, int64_t b, int64_t e) {
+  max_pool_rows(xp, s, w, yp, idx, b, e);
+}
 LOOM_CPU_CLONES void max_pool_rows_f64(const double* xp, const Shape& s, const ops::Window2D& w, double* yp,
                                        int64_t* idx, int64_t b, int64_t e) {
   max_pool_rows(xp, s, w, yp, idx, b, e);
@@ -110,16 +116,17 @@ void max_pool_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Shape& s = x.shape();
   const auto w = window_of(call, s);
   auto* idx = static_cast<int64_t*>(out[1].data_ptr());
-  visit_float(x.dtype(), [&](auto tag) {
+  const int64_t rows = s[0] * w.out_h;
+  const auto run = [&](auto rows_kernel, auto tag) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x.data_ptr());
     T* yp = static_cast<T*>(out[0].data_ptr());
-    const int64_t rows = s[0] * w.out_h;
-    parallel_chunks(rows, detail::threads_for(rows * w.out_w * w.k_h * w.k_w * s[3], kCheapGrain), [&](int64_t b, int64_t e) {
-      if constexpr (std::is_same_v<T, float>) max_pool_rows_f32(xp, s, w, yp, idx, b, e);
-      else max_pool_rows_f64(xp, s, w, yp, idx, b, e);
-    });
-  });
+    parallel_chunks(rows, detail::threads_for(rows * w.out_w * w.k_h * w.k_w * s[3], kCheapGrain),
+                    [&](int64_t b, int64_t e) { rows_kernel(xp, s, w, yp, idx, b, e); });
+  };
+  if (x.dtype() == DType::BFloat16) run(max_pool_rows_bf16, BFloat16{});
+  else if (x.dtype() == DType::Float32) run(max_pool_rows_f32, float{});
+  else run(max_pool_rows_f64, double{});
 }
 
 void max_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -201,7 +208,7 @@ void avg_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }  // namespace
 
 LOOM_REGISTER_KERNELS(cpu_pool) {
-  register_kernel("max_pool2d", DeviceType::CPU, max_pool_kernel, kFloatTypes);
+  register_kernel("max_pool2d", DeviceType::CPU, max_pool_kernel, kFloatTypes | mask_of({DType::BFloat16}));
   register_kernel("max_pool2d_grad", DeviceType::CPU, max_pool_grad_kernel, kFloatTypes);
   register_kernel("avg_pool2d", DeviceType::CPU, avg_pool_kernel, kFloatTypes);
   register_kernel("avg_pool2d_grad", DeviceType::CPU, avg_pool_grad_kernel, kFloatTypes);

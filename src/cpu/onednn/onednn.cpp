@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "loom/ops.hpp"
 #include "loom/threads.hpp"
 
 namespace loom::onednn {
@@ -70,6 +71,26 @@ std::string dims_key(const dnnl::memory::dims& dims) {
   std::string s = "(";
   for (auto d : dims) s += std::to_string(d) + ",";
   return s + ")";
+}
+
+bool generic_bf16(const dnnl::primitive_desc_base& pd) {
+  if (pd.src_desc().data_type() != dnnl::memory::data_type::bf16 &&
+      pd.diff_dst_desc().data_type() != dnnl::memory::data_type::bf16) {
+    return false;
+  }
+  const std::string impl = pd.impl_info_str();
+  return impl.find("gemm") != std::string::npos || impl.find("ref") != std::string::npos;
+}
+
+void decline(const char* why) { throw dnnl::error(dnnl_unimplemented, why); }
+
+void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {
+  std::vector<Tensor> inputs;
+  for (const Tensor& x : call.inputs) inputs.push_back(x.dtype() == DType::BFloat16 ? cast(x, DType::Float32) : x);
+  std::vector<Tensor> wide;
+  for (const Tensor& y : out) wide.push_back(empty(y.shape(), DType::Float32, Device::cpu(), call.name()));
+  kernel(OpCall{call.op, inputs, call.attrs, call.device}, wide);
+  for (size_t i = 0; i < out.size(); ++i) ops::copy_into(out[i], cast(wide[i], DType::BFloat16));
 }
 
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/internal_api.hpp"
+#include "loom/backend/kernel.hpp"
 #include "loom/tensor.hpp"
 
 namespace loom::onednn {
@@ -43,6 +44,17 @@ dnnl::primitive_attr attributes(const std::string& activation);
 // Runs a primitive with its scratchpad (if it needs one) and waits for it.
 void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, dnnl::memory> args);
+
+// Whether oneDNN serves a bfloat16 primitive only with a generic implementation (reference loops,
+// or its gemm-based convolution: 5.6 ms for LeNet's first weight gradient, 11x its float32 JIT
+// kernel). Callers treat that as declined and run float32 on widened copies.
+bool generic_bf16(const dnnl::primitive_desc_base& pd);
+// Throws the dnnl::error a declined primitive gives (callers cache the refusal and repeat it).
+[[noreturn]] void decline(const char* why);
+
+// bfloat16 that oneDNN declines (a CPU without bf16 instructions): `kernel` in float32 on
+// widened copies of the bfloat16 inputs, its outputs rounded back to bfloat16.
+void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out);
 
 // A loom tensor (contiguous, in `user` layout) wrapped as oneDNN memory.
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user);
