@@ -3,13 +3,20 @@
 and prints loom/PyTorch time ratios (< 1: loom is faster).
 
 Usage: /usr/bin/python3 bench/compare_pytorch.py [--threads N] [--repeats R] [--build build] [--json out.json]
+           [--only PROGRAM] [--models lenet,bn-lenet,vgg-small] [--policies float32,mixed_bfloat16]
 
 Each workload runs R times (default 5) for each library, interleaved (loom, PyTorch, PyTorch,
 loom, ...: the first in each round alternates), so that a change in the machine's load falls on
 both. The table gives each side's median, the ratio of the medians and each side's spread
 ((max - min) / median); a row whose spread exceeds 10% is flagged "noisy". Needs Debian's
 python3-torch (1.13). Workloads are matched by name between the loom programs and WORKLOADS.
+
+--policies float32,mixed_bfloat16 also runs the neural-network and training workloads in mixed
+precision: loom under the Keras policy (layers compute in bfloat16, variables stay float32),
+PyTorch under torch.autocast("cpu", dtype=torch.bfloat16); such rows carry the policy's name,
+and a second table gives each library's float32 time over its own mixed-precision time.
 """
+import contextlib
 import argparse
 import json
 import os
@@ -89,18 +96,34 @@ def autograd_workloads():
     return out
 
 
-def nn_workloads():
+def autocast(policy):
+    """PyTorch's counterpart of a loom dtype policy."""
+    if policy == "float32":
+        return contextlib.nullcontext()
+    if policy != "mixed_bfloat16":
+        raise SystemExit(f"PyTorch {torch.__version__} autocasts to bfloat16 only on the CPU: no match for {policy}")
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def suffix(policy):
+    return "" if policy == "float32" else f" [{policy}]"
+
+
+def nn_workloads(policy="float32"):
     """NCHW, as PyTorch users run it; forward + backward with a fixed output gradient."""
     out = {}
     F = torch.nn.functional
     g = torch.Generator().manual_seed(3)
 
     def step_time(x, params, f):
-        dy = torch.randn(f(x).shape, generator=g)
+        with autocast(policy):
+            y = f(x)
+        dy = torch.randn(y.shape, generator=g).to(y.dtype)
         sources = [x.requires_grad_(True)] + [p.requires_grad_(True) for p in params]
 
         def step():
-            y = f(x)
+            with autocast(policy):
+                y = f(x)
             torch.autograd.grad(y, sources, dy)
         return best_time(step, inner=1, repeats=5, min_seconds=0.5)
 
@@ -116,10 +139,10 @@ def nn_workloads():
     gamma, beta = torch.ones(64), torch.zeros(64)
     out["batch_norm fwd+bwd (32x32x32x64)"] = step_time(
         vx, [gamma, beta], lambda i: F.batch_norm(i, None, None, gamma, beta, training=True, eps=1e-3))
-    return out
+    return {name + suffix(policy): t for name, t in out.items()}
 
 
-def mlp_train_step():
+def mlp_train_step(policy):
     g = torch.Generator().manual_seed(2)
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 10))
@@ -129,7 +152,8 @@ def mlp_train_step():
 
     def step():
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        with autocast(policy):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
     return best_time(step, inner=5, repeats=10)
@@ -137,7 +161,7 @@ def mlp_train_step():
 
 # One epoch of the named model (the layers of train_bench.cpp's epoch_model; NCHW as PyTorch users run it).
 EPOCH = r"""
-import gzip, resource, struct, sys, time
+import contextlib, gzip, resource, struct, sys, time
 import numpy as np
 import torch
 nn = torch.nn
@@ -165,42 +189,51 @@ else:
                           nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(576, 128), nn.ReLU(), nn.Dropout(0.5),
                           nn.Linear(128, 10))
 opt = torch.optim.Adam(model.parameters(), lr=0.001)
+autocast = torch.autocast("cpu", dtype=torch.bfloat16) if sys.argv[4] == "mixed_bfloat16" else contextlib.nullcontext()
 start = time.perf_counter()
 order = torch.randperm(len(x))
 for b in range(0, len(x), 256):
     idx_b = order[b:b + 256]
     opt.zero_grad()
-    loss = torch.nn.functional.cross_entropy(model(x[idx_b]), y[idx_b])
+    with autocast:
+        loss = torch.nn.functional.cross_entropy(model(x[idx_b]), y[idx_b])
     loss.backward()
     opt.step()
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def train_workloads(threads, data_dir):
-    out = {"MLP 784-256-256-10 train step (batch 256, xent, sgd)": mlp_train_step()}
+def train_workloads(threads, data_dir, models, policy):
+    autocast(policy)  # fails early for a policy PyTorch has no counterpart of
+    out = {"MLP 784-256-256-10 train step (batch 256, xent, sgd)" + suffix(policy): mlp_train_step(policy)}
     if os.path.exists(os.path.join(data_dir, "train-images-idx3-ubyte.gz")):
-        for model, title in (("lenet", "LeNet"), ("bn-lenet", "BN-LeNet"), ("vgg-small", "VGG-small")):
+        titles = {"lenet": "LeNet", "bn-lenet": "BN-LeNet", "vgg-small": "VGG-small"}
+        for model in models:
             # In its own process, so that its peak memory is its own.
-            r = subprocess.run([sys.executable, "-c", EPOCH, data_dir, str(threads), model], check=True, capture_output=True,
-                               text=True)
+            r = subprocess.run([sys.executable, "-c", EPOCH, data_dir, str(threads), model, policy], check=True,
+                               capture_output=True, text=True)
             seconds, rss = map(float, r.stdout.split())
-            out[f"{title} epoch on Fashion-MNIST (batch 256, adam)"] = seconds
+            out[f"{titles[model]} epoch on Fashion-MNIST (batch 256, adam){suffix(policy)}"] = seconds
             if model == "lenet":
-                out["LeNet epoch peak resident memory"] = rss
+                out["LeNet epoch peak resident memory" + suffix(policy)] = rss
     return out
 
 
-# (loom benchmark program, PyTorch workloads producing the same names)
-WORKLOADS = [("core_bench", core_workloads), ("autograd_bench", autograd_workloads), ("nn_bench", nn_workloads),
-             ("train_bench", None)]
+# (loom benchmark program, PyTorch workloads producing the same names, whether it takes a policy)
+WORKLOADS = [("core_bench", lambda args, policy: core_workloads(), False),
+             ("autograd_bench", lambda args, policy: autograd_workloads(), False),
+             ("nn_bench", lambda args, policy: nn_workloads(policy), True),
+             ("train_bench", lambda args, policy: train_workloads(args.threads, args.data, args.models, policy), True)]
 
 
-def run_loom(build, program, threads, data):
+def run_loom(build, program, threads, data, models, policy):
     """name -> value (seconds, or MiB for memory rows) from one run of a loom benchmark program."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         exe = os.path.join(build, "bench", program)
-        subprocess.run([exe, "--threads", str(threads), "--json", f.name, "--data", data], check=True,
+        extra = ["--policy", policy] if policy != "float32" else []
+        if program == "train_bench":
+            extra += ["--only", ",".join(["mlp"] + models)]
+        subprocess.run([exe, "--threads", str(threads), "--json", f.name, "--data", data] + extra, check=True,
                        stdout=subprocess.DEVNULL)
         return {r["name"]: (r["value"] if r["metric"] == "MiB" else r["seconds"]) for r in json.load(open(f.name))["results"]}
 
@@ -221,22 +254,27 @@ def main():
     parser.add_argument("--json", default="")
     parser.add_argument("--only", default="", help="run only this loom program")
     parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "fashion-mnist"))
+    parser.add_argument("--models", default="lenet,bn-lenet,vgg-small", help="models of the training epochs")
+    parser.add_argument("--policies", default="float32", help="dtype policies, e.g. float32,mixed_bfloat16")
     args = parser.parse_args()
+    args.models = [m for m in args.models.split(",") if m]
+    policies = args.policies.split(",")
     torch.set_num_threads(args.threads)
     samples = {}  # name -> {"loom": [...], "torch": [...]}
     order = []
-    for program, torch_fn in WORKLOADS:
+    for program, torch_fn, takes_policy in WORKLOADS:
         if args.only and program != args.only:
             continue
         for r in range(args.repeats):
-            sides = [("loom", lambda: run_loom(args.build, program, args.threads, args.data)),
-                     ("torch", lambda: torch_fn() if torch_fn else train_workloads(args.threads, args.data))]
-            for side, run in (sides if r % 2 == 0 else sides[::-1]):
-                for name, value in run().items():
-                    if name not in samples:
-                        samples[name] = {"loom": [], "torch": []}
-                        order.append(name)
-                    samples[name][side].append(value)
+            for policy in policies if takes_policy else ["float32"]:
+                sides = [("loom", lambda: run_loom(args.build, program, args.threads, args.data, args.models, policy)),
+                         ("torch", lambda: torch_fn(args, policy))]
+                for side, run in (sides if r % 2 == 0 else sides[::-1]):
+                    for name, value in run().items():
+                        if name not in samples:
+                            samples[name] = {"loom": [], "torch": []}
+                            order.append(name)
+                        samples[name][side].append(value)
     rows = []
     for name in order:
         loom_s, torch_s = samples[name]["loom"], samples[name]["torch"]
@@ -256,9 +294,22 @@ def main():
         flag = "  noisy" if max(r["loom_spread"], r["torch_spread"]) > NOISY else ""
         print(f"{r['name']:52s} {fmt(r['loom_s'])} {r['loom_spread']:5.0%} {fmt(r['torch_s'])} {r['torch_spread']:5.0%}"
               f"  {r['ratio']:.3f}{flag}")
+    mixed = []  # each library's float32 time over its mixed-precision time (> 1: mixed precision is faster)
+    by_name = {r["name"]: r for r in rows}
+    for r in rows:
+        for policy in policies[1:] if policies[0] == "float32" else []:
+            base = by_name.get(r["name"][:-len(suffix(policy))]) if r["name"].endswith(suffix(policy)) else None
+            if base and not r["memory"]:
+                mixed.append({"name": base["name"], "policy": policy, "loom_speedup": base["loom_s"] / r["loom_s"],
+                              "torch_speedup": base["torch_s"] / r["torch_s"]})
+    if mixed:
+        print(f"\n{'speed-up of mixed precision over float32':52s} {'loom':>8s} {'PyTorch':>8s}")
+        for m in mixed:
+            print(f"{m['name'] + ' [' + m['policy'] + ']':52s} {m['loom_speedup']:7.2f}x {m['torch_speedup']:7.2f}x")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"threads": args.threads, "torch": torch.__version__, "repeats": args.repeats, "rows": rows}, f,
+            json.dump({"threads": args.threads, "torch": torch.__version__, "repeats": args.repeats, "rows": rows,
+                       "mixed_precision": mixed}, f,
                       indent=2)
 
 

@@ -1,7 +1,9 @@
 // Training benchmarks: an MLP train step (784-256-256-10, batch 256, cross-entropy, SGD) and one
 // epoch on Fashion-MNIST (batch 256, Adam) of LeNet (ReLU; with the process's peak memory after
-// it), BN-LeNet and VGG-small (the main job's models).
-// Usage: train_bench [--threads N] [--json FILE] [--data DIR] [--only mlp|lenet|bn-lenet|vgg-small]
+// it), BN-LeNet and VGG-small (the main job's models). --policy mixed_bfloat16 (a Keras dtype
+// policy) makes the layers compute in bfloat16 and names each row with the policy.
+// Usage: train_bench [--threads N] [--json FILE] [--data DIR] [--only mlp,lenet,bn-lenet,vgg-small]
+//                    [--policy float32|mixed_bfloat16|mixed_float16]
 #include <sys/resource.h>
 
 #include <loom/loom.hpp>
@@ -57,27 +59,32 @@ double peak_rss_mb() {
 int main(int argc, char** argv) {
   const int threads = std::stoi(bench::option(argc, argv, "--threads", std::to_string(get_num_threads())));
   const std::string only = bench::option(argc, argv, "--only", "");
+  const auto wanted = [&](const std::string& name) { return only.empty() || ("," + only + ",").find("," + name + ",") != std::string::npos; };
+  const std::string policy = bench::option(argc, argv, "--policy", "float32");
+  const std::string suffix = policy == "float32" ? "" : " [" + policy + "]";
+  set_global_policy(policy);  // before the models are made: each layer takes the policy then
   set_num_threads(threads);
   set_seed(1);
   bench::Table table;
 
-  if (only.empty() || only == "mlp") {
+  if (wanted("mlp")) {
     auto model = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(256, "relu"), std::make_shared<Dense>(256, "relu"),
                                                                     std::make_shared<Dense>(10)}, Shape{784});
     model->compile(SGD(0.01), SparseCategoricalCrossentropy(true));
     const Tensor x = random_normal({256, 784}, 0, 1, DType::Float32, 2);
     const Tensor y = random_uniform({256}, 0, 10, DType::Int64, 3);
     const double t = best_time([&] { model->train_step(x, y); }, 5, 10);
-    table.add({"MLP 784-256-256-10 train step (batch 256, xent, sgd)", t, "ms", t * 1e3, "", 0});
+    table.add({"MLP 784-256-256-10 train step (batch 256, xent, sgd)" + suffix, t, "ms", t * 1e3, "", 0});
   }
 
   const std::string dir = bench::option(argc, argv, "--data", "data/fashion-mnist");
-  if (std::ifstream(dir + "/train-images-idx3-ubyte.gz")) {
+  const bool epochs = wanted("lenet") || wanted("bn-lenet") || wanted("vgg-small");
+  if (epochs && std::ifstream(dir + "/train-images-idx3-ubyte.gz")) {
     const Tensor raw = data::read_idx(dir + "/train-images-idx3-ubyte.gz");
     const Tensor x = reshape(cast(raw, DType::Float32) / 255.0, {raw.dim(0), 28, 28, 1});
     const Tensor y = cast(data::read_idx(dir + "/train-labels-idx1-ubyte.gz"), DType::Int64);
     for (const auto& [name, title] : {std::pair<std::string, std::string>{"lenet", "LeNet"}, {"bn-lenet", "BN-LeNet"}, {"vgg-small", "VGG-small"}}) {
-      if (!only.empty() && only != name) continue;
+      if (!wanted(name)) continue;
       auto model = epoch_model(name);
       model->compile(Adam(0.001), SparseCategoricalCrossentropy(true), {SparseCategoricalAccuracy()});
       FitOptions o;
@@ -88,15 +95,15 @@ int main(int argc, char** argv) {
       const auto start = std::chrono::steady_clock::now();
       model->fit(x, y, o);
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      table.add({title + " epoch on Fashion-MNIST (batch 256, adam)", t, "s", t, "", 0});
-      if (name == "lenet") table.add({"LeNet epoch peak resident memory", 0, "MiB", peak_rss_mb(), "", 0});
+      table.add({title + " epoch on Fashion-MNIST (batch 256, adam)" + suffix, t, "s", t, "", 0});
+      if (name == "lenet") table.add({"LeNet epoch peak resident memory" + suffix, 0, "MiB", peak_rss_mb(), "", 0});
     }
   }
 
   table.print();
   const std::string json = bench::option(argc, argv, "--json", "");
   if (!json.empty()) {
-    table.write_json(json, {{"program", "train_bench"}, {"threads", threads},
+    table.write_json(json, {{"program", "train_bench"}, {"threads", threads}, {"policy", policy},
                             {"hardware_threads", std::thread::hardware_concurrency()}});
   }
   return 0;
