@@ -3,7 +3,7 @@
 and prints loom/PyTorch time ratios (< 1: loom is faster).
 
 Usage: /usr/bin/python3 bench/compare_pytorch.py [--threads N] [--repeats R] [--build build] [--json out.json]
-           [--only PROGRAM] [--models lenet,bn-lenet,vgg-small] [--policies float32,mixed_bfloat16]
+           [--only nn_bench,train_bench] [--models lenet,bn-lenet,vgg-small] [--policies float32,mixed_bfloat16]
 
 Each workload runs R times (default 5) for each library, interleaved (loom, PyTorch, PyTorch,
 loom, ...: the first in each round alternates), so that a change in the machine's load falls on
@@ -252,7 +252,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="runs of each workload per library (interleaved)")
     parser.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     parser.add_argument("--json", default="")
-    parser.add_argument("--only", default="", help="run only this loom program")
+    parser.add_argument("--only", default="", help="run only these loom programs (comma-separated)")
     parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "fashion-mnist"))
     parser.add_argument("--models", default="lenet,bn-lenet,vgg-small", help="models of the training epochs")
     parser.add_argument("--policies", default="float32", help="dtype policies, e.g. float32,mixed_bfloat16")
@@ -263,7 +263,7 @@ def main():
     samples = {}  # name -> {"loom": [...], "torch": [...]}
     order = []
     for program, torch_fn, takes_policy in WORKLOADS:
-        if args.only and program != args.only:
+        if args.only and program not in args.only.split(","):
             continue
         for r in range(args.repeats):
             for policy in policies if takes_policy else ["float32"]:

@@ -1,6 +1,7 @@
 // Mixed precision: 16-bit float compute on the CPU (accumulating in float32), dtype policies
 // with float32 variables, and loss scaling.
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "support/temp_dir.hpp"
@@ -185,6 +186,21 @@ TEST(MixedPrecision, AMixedModelTrainsSavesAndLoadsItsPolicy) {
   EXPECT_EQ(back->layers()[0]->dtype_policy().name(), "mixed_bfloat16");
   EXPECT_EQ(back->layers()[2]->dtype_policy().name(), "float32");
   expect_tensor_near(back->predict(x), model->predict(x), 0, 0, "reloaded mixed model");
+
+  // An inference file with bfloat16 weights: they load as float32, equal to the rounded originals.
+  model->save(dir / "inference.loom", DType::BFloat16);
+  const NamedTensors file = load_safetensors(dir / "inference.loom");
+  EXPECT_EQ(file.metadata.at("weights_dtype"), "bfloat16");
+  for (const auto& [name, t] : file.tensors) EXPECT_EQ(t.dtype(), DType::BFloat16) << name;
+  const ModelPtr half = load_model(dir / "inference.loom");
+  for (size_t i = 0; i < model->weights().size(); ++i) {
+    const Variable w = half->weights()[i];
+    EXPECT_EQ(w.dtype(), DType::Float32) << w.name();
+    expect_tensor_near(w, cast(cast(model->weights()[i], DType::BFloat16), DType::Float32), 0, 0, w.name());
+  }
+  expect_error<DTypeError>([&] { model->save(dir / "int.loom", DType::Int32); },
+                           "[Model::save] weights_dtype must be a floating dtype (float16, bfloat16, float32, float64), got int32");
+  EXPECT_FALSE(std::filesystem::exists(dir / "int.loom"));
 }
 
 TEST(MixedPrecision, LossScalingSkipsOverflowingStepsAndAdaptsTheScale) {

@@ -30,6 +30,14 @@ LOOM_CAPI loom_status loom_model_save(const loom_model* model, const char* path)
   });
 }
 
+LOOM_CAPI loom_status loom_model_save_as(const loom_model* model, const char* path, int32_t weights_dtype) {
+  return guarded("loom_model_save_as", [&] {
+    const char* file = string_arg(path, "path");
+    const loom::DType dtype = dtype_arg(weights_dtype);
+    with_model(const_cast<loom_model*>(model), true, [&](loom::nn::Model& m) { m.save(file, dtype); });
+  });
+}
+
 LOOM_CAPI loom_status loom_model_load(const char* path, int32_t compile, loom_model** out) {
   return guarded("loom_model_load", [&] {
     loom_model*& result = out_param(out, "out");

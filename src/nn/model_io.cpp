@@ -117,14 +117,35 @@ void Model::load_weights(const std::string& path, bool strict) {
   assign_weights(*this, load_safetensors(path).tensors, strict, path, "load_weights");
 }
 
-void Model::save(const std::string& path) const {
+namespace {
+
+// Model::save's file; `weights_dtype`, if given, is the dtype its floating weights are cast to.
+void save_model_file(const Model& model, const std::string& path, std::optional<DType> weights_dtype) {
   if (!internal::this_rank_writes()) return;  // data-parallel fit: rank 0 writes
-  NamedTensors out{weight_map(*this),
+  NamedTensors out{weight_map(model),
                    {{"format", "loom-model"},
                     {"format_version", std::to_string(internal::kModelFormatVersion)},
-                    {"model_config", internal::model_config_json(*this)}}};
-  describe(*this, out.metadata);
+                    {"model_config", internal::model_config_json(model)}}};
+  describe(model, out.metadata);
+  if (weights_dtype) {
+    for (auto& [key, t] : out.tensors) {
+      if (is_floating(t.dtype())) t = cast(t, *weights_dtype);
+    }
+    out.metadata["weights_dtype"] = dtype_name(*weights_dtype);
+  }
   save_safetensors(path, out);
+}
+
+}  // namespace
+
+void Model::save(const std::string& path) const { save_model_file(*this, path, std::nullopt); }
+
+void Model::save(const std::string& path, DType weights_dtype) const {
+  if (!is_floating(weights_dtype)) {
+    throw DTypeError("[Model::save] weights_dtype must be a floating dtype (float16, bfloat16, float32, float64), got " +
+                     std::string(dtype_name(weights_dtype)));
+  }
+  save_model_file(*this, path, weights_dtype);
 }
 
 ModelPtr load_model(const std::string& path, bool compile) {

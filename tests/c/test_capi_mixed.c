@@ -93,6 +93,29 @@ static void train_under(const char* policy, int32_t expect_hidden_dtype) {
     loom_tensor_release(w);
     loom_variable_release(weights[i]);
   }
+  if (expect_hidden_dtype == LOOM_BF16) { /* an inference file with bfloat16 weights predicts as the model does */
+    char path[64] = "/tmp/loom_bf16_XXXXXX";
+    loom_model* back = NULL;
+    loom_tensor* again = NULL;
+    double worst = 0, scale = 0;
+    float p1[2 * n], p2[2 * n];
+    CHECK(make_temp_file(path));
+    CHECK_OK(loom_model_save_as(model, path, LOOM_BF16));
+    CHECK_OK(loom_model_load(path, 0, &back));
+    CHECK_OK(loom_model_predict(back, xt, 64, &again));
+    CHECK_OK(loom_tensor_to_host(pred, p1, sizeof p1));
+    CHECK_OK(loom_tensor_to_host(again, p2, sizeof p2));
+    for (i = 0; i < 2 * n; ++i) {
+      worst = fabs(p1[i] - p2[i]) > worst ? fabs(p1[i] - p2[i]) : worst;
+      scale = fabs(p1[i]) > scale ? fabs(p1[i]) : scale;
+    }
+    printf("  bfloat16 weights file: predictions within %.4f of the model's (largest %.3f)\n", worst, scale);
+    CHECK(worst > 0 && worst <= scale / 64); /* the last layer's float32 weights were rounded */
+    CHECK_FAILS(loom_model_save_as(model, path, LOOM_I32), LOOM_ERROR_DTYPE, "loom_model_save_as", "weights_dtype");
+    remove(path);
+    loom_tensor_release(again);
+    loom_model_release(back);
+  }
   loom_tensor_release(pred);
   loom_tensor_release(hidden_out);
   loom_layer_release(hidden);

@@ -396,6 +396,7 @@ SIGNATURES = {
     "loom_model_get_learning_rate": (S, [P, PF64]),
     # files
     "loom_model_save": (S, [P, STR]),
+    "loom_model_save_as": (S, [P, STR, I32]),
     "loom_model_load": (S, [STR, I32, PP]),
     "loom_model_save_checkpoint": (S, [P, STR, I32]),
     "loom_model_load_checkpoint": (S, [P, STR, PI32]),

@@ -708,13 +708,20 @@ class Model(Layer):
         return self.predict(x, batch_size=max(1, len(x)))
 
     # -- files -------------------------------------------------------------------------------
-    def save(self, filepath, overwrite=True, **kwargs):
+    def save(self, filepath, overwrite=True, weights_dtype=None, **kwargs):
         """Saves the whole model (architecture, compile settings, weights) in one file; Python
-        layers are saved by their type name and get_config()."""
+        layers are saved by their type name and get_config(). weights_dtype="bfloat16" (or
+        "float16") casts the floating weights, for a half-size inference file; load_model casts
+        them back to the variables' dtype."""
         where = f"{type(self).__name__}.save"
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{where}: {filepath} exists (overwrite=False)")
-        status = F.loom_model_save(self._model_handle(), _core._path(filepath, where))
+        path = _core._path(filepath, where)
+        if weights_dtype is None:
+            status = F.loom_model_save(self._model_handle(), path)
+        else:
+            code = _core.dtype_code(weights_dtype, where, "weights_dtype")
+            status = F.loom_model_save_as(self._model_handle(), path, code)
         if status:
             _ffi.raise_for(status, where)
         _ffi.raise_pending()

@@ -1,5 +1,7 @@
 """Mixed precision from Python: policies (global and per layer), training under mixed_bfloat16
 and mixed_float16, loss scaling in custom loops."""
+import os
+import tempfile
 import unittest
 
 import numpy as np
@@ -49,6 +51,27 @@ class Policies(unittest.TestCase):
                 loss, accuracy = model.evaluate(x, y, verbose=0)
                 self.assertGreater(accuracy, 0.9)
                 self.assertEqual(model.predict(x[:4], verbose=0).dtype, np.float32)
+
+    def test_a_bfloat16_model_file_holds_rounded_weights_that_load_as_float32(self):
+        loom.set_seed(4)
+        model = loom.Sequential([loom.Input((3,)), L.Dense(64, activation="relu"), L.Dense(2)])
+        x = np.linspace(-1, 1, 30, dtype=np.float32).reshape(10, 3)
+        with tempfile.TemporaryDirectory() as d:
+            full, half = os.path.join(d, "full.loom"), os.path.join(d, "half.loom")
+            model.save(full)
+            model.save(half, weights_dtype="bfloat16")
+            # 386 weights of 2 bytes instead of 4; the header grows by the dtype names (under 64 bytes).
+            saved = os.path.getsize(full) - os.path.getsize(half)
+            self.assertGreater(saved, 2 * 386 - 64)
+            self.assertLessEqual(saved, 2 * 386)
+            back = loom.load_model(half)
+            for original, loaded in zip(model.weights, back.weights):
+                self.assertEqual(loaded.dtype, "float32")
+                rounded = loom.cast(loom.cast(original, "bfloat16"), "float32").numpy()
+                np.testing.assert_array_equal(loaded.numpy(), rounded)
+            np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), rtol=2 ** -6, atol=2 ** -6)
+            with self.assertRaisesRegex(loom.DTypeError, "weights_dtype must be a floating dtype"):
+                model.save(half, weights_dtype="int32")
 
     def test_unknown_policies_are_value_errors_naming_the_function(self):
         with self.assertRaisesRegex(ValueError, "set_global_policy: unknown policy 'int8'"):

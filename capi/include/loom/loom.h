@@ -590,6 +590,10 @@ LOOM_CAPI loom_status loom_model_get_learning_rate(const loom_model* model, doub
 /// atomically; LOOM_ERROR_INVALID_ARGUMENT for a layer without a type (custom layers need a
 /// registered type), LOOM_ERROR_IO when writing fails.
 LOOM_CAPI loom_status loom_model_save(const loom_model* model, const char* path);
+/// loom_model_save with the floating weights cast to `weights_dtype` (LOOM_BF16 or LOOM_F16: a
+/// half-size file for inference; loom_model_load casts them back to the variables' dtype);
+/// LOOM_ERROR_DTYPE for a dtype that is not floating.
+LOOM_CAPI loom_status loom_model_save_as(const loom_model* model, const char* path, int32_t weights_dtype);
 /// Loads a file of loom_model_save without the code that built the model (custom layer types
 /// must be registered); compiled as saved unless `compile` is 0. LOOM_ERROR_IO for a file that
 /// is no loom model or from a newer loom; LOOM_ERROR_NOT_FOUND for an unregistered layer type.

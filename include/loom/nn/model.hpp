@@ -115,6 +115,10 @@ class LOOM_API Model : public Layer {
   /// load_model() rebuilds it without the code that built it; custom layer types must be
   /// registered (register_layer_type). Atomic; InvalidArgument for a layer without a type name.
   void save(const std::string& path) const;
+  /// The whole model as save(path), its floating weights cast to `weights_dtype` (bfloat16 or
+  /// float16 halve the file of a float32 model, for inference: load_model casts them back to
+  /// the variables' dtype). DTypeError for a dtype that is not floating.
+  void save(const std::string& path, DType weights_dtype) const;
   /// Full training state: weights, optimizer slots and step, epoch, RNG state, layers' extra
   /// state; saved atomically.
   void save_checkpoint(const std::string& path, int epoch) const;
