@@ -100,6 +100,24 @@ TEST(MixedPrecision, GradientsOfSixteenBitOpsMatchFloat64) {
   const auto exact = grads(x64, w64);
   expect_bf16_close(low[0], exact[0], "d/dx");
   expect_bf16_close(low[1], exact[1], "d/dw");
+
+  // Batch norm's bfloat16 kernels (float32 inside, double sums) and the bias-gradient sum.
+  const Tensor b64 = rounded(random_normal({6, 5, 5, 4}, 1, 2, DType::Float64, 13), DType::BFloat16);
+  const Tensor gamma64 = rounded(random_uniform({4}, 0.5, 1.5, DType::Float64, 14), DType::BFloat16);
+  const Tensor beta64 = rounded(random_normal({4}, 0, 1, DType::Float64, 15), DType::BFloat16);
+  auto bn_grads = [](const Tensor& x, const Tensor& gamma, const Tensor& beta) {
+    GradientTape tape;
+    tape.watch(std::vector<Tensor>{x, gamma, beta});
+    const BatchNormResult r = batch_norm_training(x, gamma, beta);
+    std::vector<Tensor> g = tape.gradient(reduce_sum(r.y * r.y * x), {x, gamma, beta});
+    g.insert(g.begin(), {r.y, r.batch_mean, r.batch_variance, reduce_sum(x, std::vector<int64_t>{0, 1, 2})});
+    return g;
+  };
+  const auto bf = [](const Tensor& t) { return cast(t, DType::BFloat16); };
+  const auto bn_low = bn_grads(bf(b64), bf(gamma64), bf(beta64));
+  const auto bn_exact = bn_grads(b64, gamma64, beta64);
+  const char* names[] = {"batch_norm y", "mean", "variance", "channel sums", "d/dx", "d/dgamma", "d/dbeta"};
+  for (size_t i = 0; i < bn_exact.size(); ++i) expect_bf16_close(bn_low[i], bn_exact[i], names[i]);
 }
 
 // bfloat16 convolutions run on oneDNN's bf16 kernels (float32 accumulation): the forward pass and

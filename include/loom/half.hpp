@@ -86,9 +86,10 @@ struct BFloat16 {
   static uint16_t from_float(float value) {
     uint32_t x;
     std::memcpy(&x, &value, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
-    x += 0x7fffu + ((x >> 16) & 1u);
-    return static_cast<uint16_t>(x >> 16);
+    const uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+    const uint32_t quiet_nan = (x >> 16) | 0x40u;
+    // A select rather than an early return, so that loops of conversions vectorize.
+    return static_cast<uint16_t>((x & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
   }
   /// The float value of bfloat16 bits `b` (exact).
   static float to_float(uint16_t b) {

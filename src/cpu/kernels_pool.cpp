@@ -55,7 +55,7 @@ inline void keep_larger(T v, Position k, T& m, Position& at) {
 template <class S>
 void max_pool_pixel(const S* xp, int64_t H, int64_t W, int64_t C, int64_t n, int64_t h0, int64_t h1, int64_t w0,
                     int64_t w1, S* y, int64_t* best, int64_t* offset) {
-  using T = std::conditional_t<std::is_same_v<S, BFloat16>, float, S>;
+  using T = compute_t<S>;
   using Position = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   constexpr int64_t kBlock = 16;
   int64_t* next = offset;

@@ -156,15 +156,15 @@ void run_reduction(const Plan& p, Out* out, const Reducer& r) {
   });
 }
 
-// Sums accumulate in double (floats) or int64 (integers) to limit rounding and overflow.
+// Sums accumulate in double (floats, bfloat16) or int64 (integers) to limit rounding and overflow.
 template <class T>
-using Wide = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+using Wide = std::conditional_t<std::is_floating_point_v<T> || std::is_same_v<T, BFloat16>, double, int64_t>;
 
 template <class T>
 struct SumReducer {
   using Acc = Wide<T>;
   Acc init() const { return 0; }
-  Acc step(Acc a, T v) const { return wrap_add(a, static_cast<Acc>(v)); }
+  Acc step(Acc a, T v) const { return wrap_add(a, static_cast<Acc>(static_cast<compute_t<T>>(v))); }
   Acc combine(Acc a, Acc b) const { return wrap_add(a, b); }
   T finish(Acc a) const { return static_cast<T>(a); }
 };
@@ -214,6 +214,15 @@ void numeric_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
     using R = Reducer<T>;
     run_reduction<T, typename R::Acc>(p, static_cast<T*>(out[0].data_ptr()), R{});
   });
+}
+
+// reduce_sum also reads bfloat16 (bias gradients under mixed precision) without a widened copy:
+// the sum accumulates in double and rounds once.
+void sum_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (call.inputs[0].dtype() != DType::BFloat16) return numeric_reduce_kernel<SumReducer>(call, out);
+  const auto axes = ops::reduction_axes(call.attrs, call.inputs[0].rank(), call.name());
+  run_reduction<BFloat16, double>(plan_reduction(call.inputs[0], axes), static_cast<BFloat16*>(out[0].data_ptr()),
+                                  SumReducer<BFloat16>{});
 }
 
 template <class T>
@@ -269,7 +278,7 @@ void arg_reduce_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 LOOM_REGISTER_KERNELS(cpu_reduce) {
   const DeviceType cpu = DeviceType::CPU;
-  register_kernel("reduce_sum", cpu, numeric_reduce_kernel<SumReducer>, kNumeric);
+  register_kernel("reduce_sum", cpu, sum_kernel, kNumeric | mask_of({DType::BFloat16}));
   register_kernel("reduce_prod", cpu, numeric_reduce_kernel<ProdReducer>, kNumeric);
   register_kernel("reduce_max", cpu, numeric_reduce_kernel<MaxReducer>, kNumeric);
   register_kernel("reduce_min", cpu, numeric_reduce_kernel<MinReducer>, kNumeric);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 
 #include "loom/backend/strided_layout.hpp"
 #include "core/thread_budget.hpp"
@@ -160,6 +161,15 @@ void visit_float(DType dtype, F&& f) {
   if (dtype == DType::Float32) f(float{});
   else f(double{});
 }
+template <class F>
+void visit_float_or_bf16(DType dtype, F&& f) {
+  if (dtype == DType::BFloat16) f(BFloat16{});
+  else visit_float(dtype, f);
+}
+// The type a kernel computes in for storage type S: float for bfloat16 (which only stores).
+template <class S>
+using compute_t = std::conditional_t<std::is_same_v<S, BFloat16>, float, S>;
+
 template <class F>
 void visit_numeric(DType dtype, F&& f) {
   switch (dtype) {
