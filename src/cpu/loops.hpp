@@ -99,6 +99,30 @@ void for_each_run(const Loop& L, int64_t grain, F&& f) {
   parallel_chunks(L.numel, detail::threads_for(L.numel, grain), run);
 }
 
+// for_each_run over `out` and `inputs`; when every operand is contiguous with the output's shape
+// (most calls), one flat run per thread without building the general layout, which was most of
+// the cost of a one-element op.
+template <class F>
+void for_each_run(const Tensor& out, std::initializer_list<const Tensor*> inputs, int64_t grain, F&& f) {
+  bool flat = out.is_contiguous();
+  for (const Tensor* t : inputs) flat = flat && t->shape() == out.shape() && t->is_contiguous();
+  if (!flat) return for_each_run(make_loop(out, inputs), grain, f);
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  char* base[kMaxOperands] = {static_cast<char*>(out.data_ptr())};
+  int64_t size[kMaxOperands] = {static_cast<int64_t>(dtype_size(out.dtype()))};
+  int k = 1;
+  for (const Tensor* t : inputs) {
+    base[k] = static_cast<char*>(t->data_ptr());
+    size[k++] = static_cast<int64_t>(dtype_size(t->dtype()));
+  }
+  parallel_chunks(n, detail::threads_for(n, grain), [&](int64_t b, int64_t e) {
+    char* p[kMaxOperands];
+    for (int op = 0; op < k; ++op) p[op] = base[op] + b * size[op];
+    f(p, size, e - b);
+  });
+}
+
 template <class T>
 inline T& at(char* p, int64_t stride, int64_t i) {
   return *reinterpret_cast<T*>(p + i * stride);
@@ -107,8 +131,7 @@ inline T& at(char* p, int64_t stride, int64_t i) {
 // out = f(a), elementwise.
 template <class Out, class In, class F>
 void map1(const Tensor& out, const Tensor& a, int64_t grain, F f) {
-  const Loop L = make_loop(out, {&a});
-  for_each_run(L, grain, [&](char** p, const int64_t* s, int64_t n) {
+  for_each_run(out, {&a}, grain, [&](char** p, const int64_t* s, int64_t n) {
     if (s[0] == sizeof(Out) && s[1] == sizeof(In)) {
       Out* o = reinterpret_cast<Out*>(p[0]);
       const In* x = reinterpret_cast<const In*>(p[1]);
@@ -122,8 +145,7 @@ void map1(const Tensor& out, const Tensor& a, int64_t grain, F f) {
 // out = f(a, b), elementwise with broadcasting; fast paths for contiguous and scalar operands.
 template <class Out, class In, class F>
 void map2(const Tensor& out, const Tensor& a, const Tensor& b, int64_t grain, F f) {
-  const Loop L = make_loop(out, {&a, &b});
-  for_each_run(L, grain, [&](char** p, const int64_t* s, int64_t n) {
+  for_each_run(out, {&a, &b}, grain, [&](char** p, const int64_t* s, int64_t n) {
     Out* o = reinterpret_cast<Out*>(p[0]);
     const In* x = reinterpret_cast<const In*>(p[1]);
     const In* y = reinterpret_cast<const In*>(p[2]);
@@ -147,8 +169,7 @@ void map2(const Tensor& out, const Tensor& a, const Tensor& b, int64_t grain, F 
 template <class Out, class A, class B, class C, class F>
 void map3(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, int64_t grain,
           F f) {
-  const Loop L = make_loop(out, {&a, &b, &c});
-  for_each_run(L, grain, [&](char** p, const int64_t* s, int64_t n) {
+  for_each_run(out, {&a, &b, &c}, grain, [&](char** p, const int64_t* s, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       at<Out>(p[0], s[0], i) = f(at<A>(p[1], s[1], i), at<B>(p[2], s[2], i), at<C>(p[3], s[3], i));
     }

@@ -13,31 +13,41 @@ std::string input_with_shape(const OpCall& call, size_t i) {
   return input_name(call, i) + " " + call.inputs[i].shape().str();
 }
 
-Shape broadcast_inputs(const OpCall& call, std::vector<size_t> which) {
-  if (which.empty()) {
-    for (size_t i = 0; i < call.inputs.size(); ++i) which.push_back(i);
+namespace {
+
+// The error for inputs (`which`, all when empty) that do not broadcast at `axis` of `rank`.
+[[noreturn]] void throw_not_broadcastable(const OpCall& call, const std::vector<size_t>& which, size_t rank,
+                                          size_t axis) {
+  std::string sizes, operands;  // "3 vs 4"; "a [2, 3] and b [2, 4]"
+  const size_t n = which.empty() ? call.inputs.size() : which.size();
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = which.empty() ? k : which[k];
+    const Shape& s = call.inputs[i].shape();
+    sizes += (k == 0 ? "" : " vs ") + std::to_string(axis < rank - s.size() ? 1 : s[axis - (rank - s.size())]);
+    operands += (k == 0 ? "" : k + 1 == n ? " and " : ", ") + input_with_shape(call, i);
   }
+  throw ShapeError(op_prefix(call) + operands + " are not broadcastable (axis " + std::to_string(axis) + ": " + sizes +
+                   ")");
+}
+
+}  // namespace
+
+// Runs on every elementwise call: no allocation beyond the result (the error text is built only
+// when there is an error).
+Shape broadcast_inputs(const OpCall& call, std::vector<size_t> which) {
+  const size_t n = which.empty() ? call.inputs.size() : which.size();
+  const auto shape_of = [&](size_t k) -> const Shape& { return call.inputs[which.empty() ? k : which[k]].shape(); };
   size_t rank = 0;
-  for (size_t i : which) rank = std::max(rank, call.inputs[i].shape().size());
+  for (size_t k = 0; k < n; ++k) rank = std::max(rank, shape_of(k).size());
   Shape out = Shape::filled(rank, 1);
   for (size_t axis = 0; axis < rank; ++axis) {
-    std::string sizes;  // "3 vs 4" for the axis that fails
-    bool clash = false;
-    for (size_t i : which) {
-      const Shape& s = call.inputs[i].shape();
+    for (size_t k = 0; k < n; ++k) {
+      const Shape& s = shape_of(k);
       const int64_t d = axis < rank - s.size() ? 1 : s[axis - (rank - s.size())];
-      sizes += (sizes.empty() ? "" : " vs ") + std::to_string(d);
       if (d == 1) continue;
-      clash = clash || (out[axis] != 1 && out[axis] != d);
+      if (out[axis] != 1 && out[axis] != d) throw_not_broadcastable(call, which, rank, axis);
       out[axis] = d;
     }
-    if (!clash) continue;
-    std::string operands;
-    for (size_t k = 0; k < which.size(); ++k) {
-      operands += (k == 0 ? "" : k + 1 == which.size() ? " and " : ", ") + input_with_shape(call, which[k]);
-    }
-    throw ShapeError(op_prefix(call) + operands + " are not broadcastable (axis " + std::to_string(axis) + ": " +
-                     sizes + ")");
   }
   return out;
 }
