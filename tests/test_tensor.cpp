@@ -227,6 +227,24 @@ TEST(Ops, LargeInputsUseTheThreadedPaths) {
 // Reductions that keep a few values per row (bias gradients: [N*H*W, C] summed over rows) read the
 // rows as wide rows, split across threads even for one output row: a row count that is not a
 // multiple of the wide row's, two outer indexes, NaN and a lone true in the last rows.
+// Elementwise kernels take a flat path when every input is contiguous with the output's shape or
+// a single value (scalars, all-zero-stride broadcasts); other layouts take the general one. Each
+// against the value computed by hand.
+TEST(Ops, ElementwiseLayoutsGiveTheSameValues) {
+  const Tensor x = constant(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3});
+  const Tensor five = broadcast_to(constant({5.0f}), {2, 3});  // strides (0, 0)
+  EXPECT_EQ((x + five).to_vector<float>(), (std::vector<float>{6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ((five - x).to_vector<float>(), (std::vector<float>{4, 3, 2, 1, 0, -1}));
+  EXPECT_EQ((x * constant(2.0f)).to_vector<float>(), (std::vector<float>{2, 4, 6, 8, 10, 12}));
+  const Tensor row = broadcast_to(constant(std::vector<float>{10, 20, 30}, {1, 3}), {2, 3});  // strides (0, 4)
+  EXPECT_EQ((x + row).to_vector<float>(), (std::vector<float>{11, 22, 33, 14, 25, 36}));
+  const Tensor xt = transpose(x);  // [3, 2], not contiguous
+  EXPECT_EQ((xt + broadcast_to(constant({1.0f}), {3, 2})).to_vector<float>(), (std::vector<float>{2, 5, 3, 6, 4, 7}));
+  EXPECT_EQ(cast(xt, DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{1, 4, 2, 5, 3, 6}));
+  const Tensor sliced = x[{Slice(), Slice(1, 3)}];  // [2, 2] view with row stride 3
+  EXPECT_EQ((sliced * sliced).to_vector<float>(), (std::vector<float>{4, 9, 25, 36}));
+}
+
 TEST(Ops, NarrowReductionsMatchALoop) {
   const int before = get_num_threads();
   for (int threads : {1, 2}) {

@@ -99,27 +99,38 @@ void for_each_run(const Loop& L, int64_t grain, F&& f) {
   parallel_chunks(L.numel, detail::threads_for(L.numel, grain), run);
 }
 
-// for_each_run over `out` and `inputs`; when every operand is contiguous with the output's shape
-// (most calls), one flat run per thread without building the general layout, which was most of
-// the cost of a one-element op.
+// The byte stride of `t` in a flat run over `out`: its element size when it is contiguous with
+// out's shape, 0 when it is one value (a scalar, or broadcast with all strides 0), else -1.
+inline int64_t flat_stride(const Tensor& t, const Tensor& out) {
+  if (t.shape() == out.shape() && t.is_contiguous()) return static_cast<int64_t>(dtype_size(t.dtype()));
+  if (t.numel() == 1) return 0;
+  for (int64_t s : t.strides()) {
+    if (s != 0) return -1;
+  }
+  return 0;  // every element is the same memory
+}
+
+// for_each_run over `out` and `inputs`; when every input is contiguous with the output's shape
+// or a single value (most calls, and the gradients of reductions), one flat run per thread
+// without building the general layout, which was most of the cost of a one-element op.
 template <class F>
 void for_each_run(const Tensor& out, std::initializer_list<const Tensor*> inputs, int64_t grain, F&& f) {
-  bool flat = out.is_contiguous();
-  for (const Tensor* t : inputs) flat = flat && t->shape() == out.shape() && t->is_contiguous();
-  if (!flat) return for_each_run(make_loop(out, inputs), grain, f);
   const int64_t n = out.numel();
-  if (n == 0) return;
   char* base[kMaxOperands] = {static_cast<char*>(out.data_ptr())};
-  int64_t size[kMaxOperands] = {static_cast<int64_t>(dtype_size(out.dtype()))};
+  int64_t stride[kMaxOperands] = {static_cast<int64_t>(dtype_size(out.dtype()))};
+  bool flat = out.is_contiguous();
   int k = 1;
   for (const Tensor* t : inputs) {
     base[k] = static_cast<char*>(t->data_ptr());
-    size[k++] = static_cast<int64_t>(dtype_size(t->dtype()));
+    stride[k] = flat_stride(*t, out);
+    flat = flat && stride[k++] >= 0;
   }
+  if (!flat) return for_each_run(make_loop(out, inputs), grain, f);
+  if (n == 0) return;
   parallel_chunks(n, detail::threads_for(n, grain), [&](int64_t b, int64_t e) {
     char* p[kMaxOperands];
-    for (int op = 0; op < k; ++op) p[op] = base[op] + b * size[op];
-    f(p, size, e - b);
+    for (int op = 0; op < k; ++op) p[op] = base[op] + b * stride[op];
+    f(p, stride, e - b);
   });
 }
 
