@@ -34,9 +34,11 @@ std::vector<TensorMeta> infer_arg_reduce(const OpCall& call) {
 
 // The output gradient reshaped so that it broadcasts against the input (keepdims layout).
 Tensor keep_layout(const GradCall& g, const Tensor& t) {
+  if (t.rank() == 0) return t;  // a full reduction's scalar broadcasts as it is (one op less per tape step)
   const TensorMeta& in = g.input_metas[0];
   const auto axes = reduction_axes(g.attrs, in.shape.rank(), g.name());
-  return reshape(t, reduced_shape(in.shape, axes, /*keepdims=*/true));
+  Shape kept = reduced_shape(in.shape, axes, /*keepdims=*/true);
+  return t.shape() == kept ? t : reshape(t, kept);
 }
 Attrs keep_attrs(const Attrs& attrs) {
   Attrs out = attrs;
