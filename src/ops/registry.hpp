@@ -162,7 +162,8 @@ LOOM_INTERNAL_API std::vector<const OpDef*> all_ops();
 LOOM_INTERNAL_API std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
                                       const Attrs& attrs);
 inline Tensor dispatch1(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
-  return dispatch(op, inputs, attrs)[0];
+  std::vector<Tensor> outputs = dispatch(op, inputs, attrs);
+  return std::move(outputs[0]);  // a move: no reference-count round trip
 }
 
 
