@@ -10,67 +10,22 @@
 namespace loom::cpu {
 namespace {
 
-// Sums over rows for each channel, in parallel with per-thread partials: f(r0, r1, acc) adds
-// rows [r0, r1) into acc (`width` values).
+// Sums f(row, c) over rows for each channel, in parallel with per-thread partials.
 template <class F>
-std::vector<double> channel_sums(int64_t rows, int64_t width, F&& f) {
-  const int nt = detail::threads_for(rows * width, kCheapGrain);
-  std::vector<std::vector<double>> partial(static_cast<size_t>(std::max(nt, 1)), std::vector<double>(static_cast<size_t>(width), 0.0));
+std::vector<double> channel_sums(int64_t rows, int64_t C, F&& f) {
+  const int nt = detail::threads_for(rows * C, kCheapGrain);
+  std::vector<std::vector<double>> partial(static_cast<size_t>(std::max(nt, 1)), std::vector<double>(static_cast<size_t>(C), 0.0));
   parallel_chunks(nt, nt, [&](int64_t tb, int64_t te) {
-    for (int64_t t = tb; t < te; ++t) f(rows * t / nt, rows * (t + 1) / nt, partial[static_cast<size_t>(t)].data());
+    for (int64_t t = tb; t < te; ++t) {
+      double* acc = partial[static_cast<size_t>(t)].data();
+      for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; ++r) f(r, acc);
+    }
   });
-  std::vector<double> total(static_cast<size_t>(width), 0.0);
+  std::vector<double> total(static_cast<size_t>(C), 0.0);
   for (const auto& p : partial) {
-    for (int64_t c = 0; c < width; ++c) total[static_cast<size_t>(c)] += p[static_cast<size_t>(c)];
+    for (int64_t c = 0; c < C; ++c) total[static_cast<size_t>(c)] += p[static_cast<size_t>(c)];
   }
   return total;
-}
-
-// The row loops, compiled per instruction set: converting bfloat16 is most of their work.
-template <class S>
-LOOM_CPU_CLONES void add_rows(const S* x, int64_t r0, int64_t r1, int64_t C, double* acc) {
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<compute_t<S>>(x[r * C + c]);
-  }
-}
-template <class S>
-LOOM_CPU_CLONES void add_squared_deviations(const S* x, int64_t r0, int64_t r1, int64_t C, const double* mean,
-                                            double* acc) {
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t c = 0; c < C; ++c) {
-      const double d = static_cast<compute_t<S>>(x[r * C + c]) - mean[c];
-      acc[c] += d * d;
-    }
-  }
-}
-template <class S, class T = compute_t<S>>
-LOOM_CPU_CLONES void scale_and_shift(const S* x, S* y, int64_t r0, int64_t r1, int64_t C, const T* scale, const T* shift) {
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t c = 0; c < C; ++c) y[r * C + c] = static_cast<S>(static_cast<T>(x[r * C + c]) * scale[c] + shift[c]);
-  }
-}
-// acc[c] += dy, acc[C + c] += dy * (x - mean).
-template <class S, class T = compute_t<S>>
-LOOM_CPU_CLONES void add_gradient_sums(const S* dy, const S* x, int64_t r0, int64_t r1, int64_t C, const T* mean,
-                                       double* acc) {
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t c = 0; c < C; ++c) {
-      const T g = static_cast<T>(dy[r * C + c]);
-      acc[c] += g;
-      acc[C + c] += g * (static_cast<T>(x[r * C + c]) - mean[c]);
-    }
-  }
-}
-// dx = k * (dy - a - (x - mean) * b).
-template <class S, class T = compute_t<S>>
-LOOM_CPU_CLONES void input_gradient(const S* dy, const S* x, S* dx, int64_t r0, int64_t r1, int64_t C, const T* k,
-                                    const T* a, const T* b, const T* mean) {
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t c = 0; c < C; ++c) {
-      const int64_t i = r * C + c;
-      dx[i] = static_cast<S>(k[c] * (static_cast<T>(dy[i]) - a[c] - (static_cast<T>(x[i]) - mean[c]) * b[c]));
-    }
-  }
 }
 
 void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -84,14 +39,23 @@ void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
     const S* xp = static_cast<const S*>(x.data_ptr());
     const S* gamma = static_cast<const S*>(gamma_t.data_ptr());
     const S* beta = static_cast<const S*>(beta_t.data_ptr());
+    S* y = static_cast<S*>(out[0].data_ptr());
     S* mean_out = static_cast<S*>(out[1].data_ptr());
     S* var_out = static_cast<S*>(out[2].data_ptr());
     const double inv_rows = rows ? 1.0 / static_cast<double>(rows) : 0.0;
-    std::vector<double> mean = channel_sums(rows, C, [&](int64_t r0, int64_t r1, double* acc) { add_rows(xp, r0, r1, C, acc); });
+    std::vector<double> mean = channel_sums(rows, C, [&](int64_t r, double* acc) {
+      const S* row = xp + r * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<T>(row[c]);
+    });
     for (double& m : mean) m *= inv_rows;
     // Two passes (mean, then squared deviations) keep the variance accurate.
-    std::vector<double> var = channel_sums(
-        rows, C, [&](int64_t r0, int64_t r1, double* acc) { add_squared_deviations(xp, r0, r1, C, mean.data(), acc); });
+    std::vector<double> var = channel_sums(rows, C, [&](int64_t r, double* acc) {
+      const S* row = xp + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = static_cast<T>(row[c]) - mean[static_cast<size_t>(c)];
+        acc[c] += d * d;
+      }
+    });
     std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
     for (int64_t c = 0; c < C; ++c) {
       const auto k = static_cast<size_t>(c);
@@ -102,9 +66,15 @@ void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
       scale[k] = static_cast<T>(s);
       shift[k] = static_cast<T>(static_cast<T>(beta[c]) - mean[k] * s);
     }
-    S* y = static_cast<S*>(out[0].data_ptr());
-    parallel_chunks(rows, detail::threads_for(rows * C, kCheapGrain),
-                    [&](int64_t b, int64_t e) { scale_and_shift(xp, y, b, e, C, scale.data(), shift.data()); });
+    parallel_chunks(rows, detail::threads_for(rows * C, kCheapGrain), [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const S* row = xp + r * C;
+        S* yr = y + r * C;
+        for (int64_t c = 0; c < C; ++c) {
+          yr[c] = static_cast<S>(static_cast<T>(row[c]) * scale[static_cast<size_t>(c)] + shift[static_cast<size_t>(c)]);
+        }
+      }
+    });
   });
 }
 
@@ -129,8 +99,15 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
       mean[static_cast<size_t>(c)] = static_cast<T>(mean_s[c]);
     }
     // One pass for both sums: sum(dy) and sum(dy * (x - mean)).
-    std::vector<double> sums = channel_sums(
-        rows, 2 * C, [&](int64_t r0, int64_t r1, double* acc) { add_gradient_sums(g, xp, r0, r1, C, mean.data(), acc); });
+    std::vector<double> sums = channel_sums(rows, 2 * C, [&](int64_t r, double* acc) {
+      const S* gr = g + r * C;
+      const S* xr = xp + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const T gc = static_cast<T>(gr[c]);
+        acc[c] += gc;
+        acc[C + c] += gc * (static_cast<T>(xr[c]) - mean[static_cast<size_t>(c)]);
+      }
+    });
     S* dx = static_cast<S*>(out[0].data_ptr());
     S* dgamma = static_cast<S*>(out[1].data_ptr());
     S* dbeta = static_cast<S*>(out[2].data_ptr());
@@ -141,12 +118,21 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
       const double is = inv_std[i];
       dbeta[c] = static_cast<S>(static_cast<T>(sums[i]));
       dgamma[c] = static_cast<S>(static_cast<T>(sums[static_cast<size_t>(C + c)] * is));
+      // dx = k * (dy - a - (x - mean) * b) with k = gamma * inv_std.
       k[i] = static_cast<T>(static_cast<T>(gamma[c]) * is);
       a[i] = static_cast<T>(m > 0 ? sums[i] / m : 0.0);
       b[i] = static_cast<T>(m > 0 ? sums[static_cast<size_t>(C + c)] * is * is / m : 0.0);
     }
     parallel_chunks(rows, detail::threads_for(rows * C, kCheapGrain), [&](int64_t lo, int64_t hi) {
-      input_gradient(g, xp, dx, lo, hi, C, k.data(), a.data(), b.data(), mean.data());
+      for (int64_t r = lo; r < hi; ++r) {
+        const S* gr = g + r * C;
+        const S* xr = xp + r * C;
+        S* d = dx + r * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const auto i = static_cast<size_t>(c);
+          d[c] = static_cast<S>(k[i] * (static_cast<T>(gr[c]) - a[i] - (static_cast<T>(xr[c]) - mean[i]) * b[i]));
+        }
+      }
     });
   });
 }

@@ -24,7 +24,9 @@ inline constexpr int64_t kExpensiveGrain = 1 << 12;  // for exp, tanh, pow
 // loop's callees are inlined into each clone (flatten), else they stay baseline code. The
 // clones differ in vector width only: no FMA contraction (-std=c++20 keeps it off), so all
 // give identical results. GCC only: clang refuses target_clones with flatten (its builds, the
-// sanitizer lane's, get the baseline code).
+// sanitizer lane's, get the baseline code). Mark plain functions (wrappers that call templates,
+// as max-pool does), not function templates: GCC 12's clones of batch norm's row templates gave
+// about one run in a thousand a different result in the soak test (capi_soak).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LOOM_NO_CPU_CLONES)
 #define LOOM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), flatten))
 #else
