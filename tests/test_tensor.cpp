@@ -245,6 +245,33 @@ TEST(Ops, ElementwiseLayoutsGiveTheSameValues) {
   EXPECT_EQ((sliced * sliced).to_vector<float>(), (std::vector<float>{4, 9, 25, 36}));
 }
 
+// A row repeated along the output (a bias) takes plain runs that restart at each row, split
+// across threads mid-row: every element must see its own row element.
+TEST(Ops, RepeatedRowsMatchALoop) {
+  const int before = get_num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    const int64_t N = 257, H = 3, W = 130;  // 100,230 elements: two threads split mid-row
+    const Tensor x = random_normal({N, H, W}, 0, 1, DType::Float32, 11);
+    const Tensor row2 = random_normal({H, W}, 0, 1, DType::Float32, 12);
+    const Tensor row1 = random_normal({1, 1, W}, 0, 1, DType::Float32, 13);
+    const std::vector<float> v = x.to_vector<float>(), r2 = row2.to_vector<float>(), r1 = row1.to_vector<float>();
+    const std::vector<float> sum = add(x, row2).to_vector<float>();
+    const std::vector<float> diff = sub(row1, x).to_vector<float>();
+    const std::vector<float> picked = where(greater(x, constant(0.0f)), row2, row1).to_vector<float>();
+    const std::vector<int32_t> ints =
+        add(cast(x, DType::Int32), cast(reshape(row1, {W}), DType::Int32)).to_vector<int32_t>();
+    for (int64_t i = 0; i < N * H * W; ++i) {
+      const size_t at = static_cast<size_t>(i), in2 = static_cast<size_t>(i % (H * W)), in1 = static_cast<size_t>(i % W);
+      ASSERT_EQ(sum[at], v[at] + r2[in2]) << threads << " threads, element " << i;
+      ASSERT_EQ(diff[at], r1[in1] - v[at]) << threads << " threads, element " << i;
+      ASSERT_EQ(picked[at], v[at] > 0 ? r2[in2] : r1[in1]) << threads << " threads, element " << i;
+      ASSERT_EQ(ints[at], static_cast<int32_t>(v[at]) + static_cast<int32_t>(r1[in1])) << threads << " threads";
+    }
+  }
+  set_num_threads(before);
+}
+
 TEST(Ops, NarrowReductionsMatchALoop) {
   const int before = get_num_threads();
   for (int threads : {1, 2}) {

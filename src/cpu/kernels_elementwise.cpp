@@ -58,11 +58,88 @@ auto through_float(F f) {
   return [f](auto... x) { return BFloat16(f(static_cast<float>(x)...)); };
 }
 
+// ---- float32 runs compiled per instruction set ----
+// The cheap float32 ops carry most of a training step's elementwise traffic. Their runs are
+// compiled for AVX-512, AVX2 and baseline x86-64 (LOOM_CPU_CLONES on plain wrappers around one
+// template, as loops.hpp asks); strides count elements, and 1 (contiguous) or 0 (one value) are
+// the fast cases.
+using FloatRun1 = void (*)(float* o, int64_t so, const float* a, int64_t sa, int64_t n);
+using FloatRun2 = void (*)(float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb, int64_t n);
+
+template <class Op>
+inline void float_run1(float* o, int64_t so, const float* a, int64_t sa, int64_t n) {
+  if (so == 1 && sa == 1) {
+    for (int64_t i = 0; i < n; ++i) o[i] = Op::f(a[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i * so] = Op::f(a[i * sa]);
+  }
+}
+template <class Op>
+inline void float_run2(float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb, int64_t n) {
+  if (so == 1 && sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) o[i] = Op::f(a[i], b[i]);
+  } else if (so == 1 && sa == 1 && sb == 0) {
+    const float bv = *b;
+    for (int64_t i = 0; i < n; ++i) o[i] = Op::f(a[i], bv);
+  } else if (so == 1 && sa == 0 && sb == 1) {
+    const float av = *a;
+    for (int64_t i = 0; i < n; ++i) o[i] = Op::f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i * so] = Op::f(a[i * sa], b[i * sb]);
+  }
+}
+
+// The compiled run of Op, or null where float32 takes the generic loop.
+template <class Op>
+FloatRun1 float_run1_of() { return nullptr; }
+template <class Op>
+FloatRun2 float_run2_of() { return nullptr; }
+
+#define LOOM_FLOAT_RUN1(OP, NAME)                                                        \
+  LOOM_CPU_CLONES void NAME(float* o, int64_t so, const float* a, int64_t sa, int64_t n) { \
+    float_run1<OP>(o, so, a, sa, n);                                                     \
+  }                                                                                      \
+  template <>                                                                            \
+  FloatRun1 float_run1_of<OP>() { return NAME; }
+#define LOOM_FLOAT_RUN2(OP, NAME)                                                                        \
+  LOOM_CPU_CLONES void NAME(float* o, int64_t so, const float* a, int64_t sa, const float* b, int64_t sb, \
+                            int64_t n) {                                                                 \
+    float_run2<OP>(o, so, a, sa, b, sb, n);                                                              \
+  }                                                                                                      \
+  template <>                                                                                            \
+  FloatRun2 float_run2_of<OP>() { return NAME; }
+
+// Byte strides of a run as float element strides.
+inline int64_t floats(int64_t bytes) { return bytes / static_cast<int64_t>(sizeof(float)); }
+
+// Runs a compiled float32 run over out and the inputs; false when Op has none.
+bool run_float32(FloatRun1 run, const OpCall& call, Tensor& out, int64_t grain) {
+  if (run == nullptr || call.inputs[0].dtype() != DType::Float32) return false;
+  for_each_run(out, {&call.inputs[0]}, grain, [&](char** p, const int64_t* s, int64_t n) {
+    run(reinterpret_cast<float*>(p[0]), floats(s[0]), reinterpret_cast<const float*>(p[1]), floats(s[1]), n);
+  });
+  return true;
+}
+bool run_float32(FloatRun2 run, const OpCall& call, Tensor& out, int64_t grain) {
+  if (run == nullptr || call.inputs[0].dtype() != DType::Float32) return false;
+  for_each_run(out, {&call.inputs[0], &call.inputs[1]}, grain, [&](char** p, const int64_t* s, int64_t n) {
+    run(reinterpret_cast<float*>(p[0]), floats(s[0]), reinterpret_cast<const float*>(p[1]), floats(s[1]),
+        reinterpret_cast<const float*>(p[2]), floats(s[2]), n);
+  });
+  return true;
+}
+
+LOOM_FLOAT_RUN1(Neg, neg_f32)
+LOOM_FLOAT_RUN1(Abs, abs_f32)
+LOOM_FLOAT_RUN1(Square, square_f32)
+LOOM_FLOAT_RUN1(Relu, relu_f32)
+
 template <class Op, bool Expensive>
 void unary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const int64_t grain = Expensive ? kExpensiveGrain : kCheapGrain;
+  if (run_float32(float_run1_of<Op>(), call, out[0], grain)) return;
   if (call.inputs[0].dtype() == DType::BFloat16) {
-    map1<BFloat16, BFloat16>(out[0], call.inputs[0], Expensive ? kExpensiveGrain : kCheapGrain,
-                             through_float([](float x) { return Op::f(x); }));
+    map1<BFloat16, BFloat16>(out[0], call.inputs[0], grain, through_float([](float x) { return Op::f(x); }));
     return;
   }
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
@@ -70,8 +147,7 @@ void unary_kernel(const OpCall& call, std::vector<Tensor>& out) {
     if constexpr (Expensive && !std::is_floating_point_v<T>) {
       return;  // registered for floating dtypes only
     } else {
-      map1<T, T>(out[0], call.inputs[0], Expensive ? kExpensiveGrain : kCheapGrain,
-                 [](T x) { return Op::f(x); });
+      map1<T, T>(out[0], call.inputs[0], grain, [](T x) { return Op::f(x); });
     }
   });
 }
@@ -106,22 +182,35 @@ struct Minimum {
   template <class T> static T f(T a, T b) { return (a < b || is_nan(a)) ? a : b; }
 };
 
+struct ReluGrad {  // dy where y > 0, else 0 (relu's gradient in one pass)
+  template <class T> static T f(T dy, T y) { return y > T(0) ? dy : T(0); }
+};
+
+LOOM_FLOAT_RUN2(Add, add_f32)
+LOOM_FLOAT_RUN2(Sub, sub_f32)
+LOOM_FLOAT_RUN2(Mul, mul_f32)
+LOOM_FLOAT_RUN2(Div, div_f32)
+LOOM_FLOAT_RUN2(Maximum, maximum_f32)
+LOOM_FLOAT_RUN2(Minimum, minimum_f32)
+LOOM_FLOAT_RUN2(ReluGrad, relu_grad_f32)
+
 template <class Op, bool Expensive>
 void binary_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const int64_t grain = Expensive ? kExpensiveGrain : kCheapGrain;
+  if (run_float32(float_run2_of<Op>(), call, out[0], grain)) return;
   if (call.inputs[0].dtype() == DType::BFloat16) {
-    map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], Expensive ? kExpensiveGrain : kCheapGrain,
+    map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], grain,
                              through_float([](float a, float b) { return Op::f(a, b); }));
     return;
   }
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map2<T, T>(out[0], call.inputs[0], call.inputs[1], Expensive ? kExpensiveGrain : kCheapGrain,
-               [](T a, T b) { return Op::f(a, b); });
+    map2<T, T>(out[0], call.inputs[0], call.inputs[1], grain, [](T a, T b) { return Op::f(a, b); });
   });
 }
 
-// dy where y > 0, else 0 (relu's gradient in one pass).
 void relu_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (run_float32(float_run2_of<ReluGrad>(), call, out[0], kCheapGrain)) return;
   if (call.inputs[0].dtype() == DType::BFloat16) {
     map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], kCheapGrain,
                              [](BFloat16 dy, BFloat16 y) { return static_cast<float>(y) > 0.0f ? dy : BFloat16(); });
@@ -129,11 +218,12 @@ void relu_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
   }
   visit_numeric(call.inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map2<T, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, [](T dy, T y) { return y > T(0) ? dy : T(0); });
+    map2<T, T>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, ReluGrad::f<T>);
   });
 }
 
 void real_div_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  if (run_float32(float_run2_of<Div>(), call, out[0], kCheapGrain)) return;
   if (call.inputs[0].dtype() == DType::BFloat16) {
     map2<BFloat16, BFloat16>(out[0], call.inputs[0], call.inputs[1], kCheapGrain, through_float(Div::f<float>));
     return;

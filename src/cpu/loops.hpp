@@ -112,27 +112,56 @@ inline int64_t flat_stride(const Tensor& t, const Tensor& out) {
   return 0;  // every element is the same memory
 }
 
-// for_each_run over `out` and `inputs`; when every input is contiguous with the output's shape
-// or a single value (most calls, and the gradients of reductions), one flat run per thread
-// without building the general layout, which was most of the cost of a one-element op.
+// The length of the row `t` repeats along out when it is contiguous and its shape, leading 1s
+// aside, is out's trailing axes (a bias added to every row); else 0.
+inline int64_t repeated_row(const Tensor& t, const Tensor& out) {
+  const Shape& ts = t.shape();
+  const Shape& os = out.shape();
+  if (!t.is_contiguous() || ts.rank() > os.rank()) return 0;
+  int lead = 0;
+  while (lead < ts.rank() && ts[lead] == 1) ++lead;
+  const int skip = os.rank() - ts.rank();
+  for (int d = lead; d < ts.rank(); ++d) {
+    if (ts[d] != os[skip + d]) return 0;
+  }
+  return t.numel();
+}
+
+// for_each_run over `out` and `inputs`; when every input is contiguous with the output's shape,
+// a single value or one row repeated along it (most calls, the gradients of reductions, bias
+// adds), plain runs per thread without building the general layout, which was most of the cost
+// of a one-element op and a tenth of a row broadcast's.
 template <class F>
 void for_each_run(const Tensor& out, std::initializer_list<const Tensor*> inputs, int64_t grain, F&& f) {
   const int64_t n = out.numel();
   char* base[kMaxOperands] = {static_cast<char*>(out.data_ptr())};
   int64_t stride[kMaxOperands] = {static_cast<int64_t>(dtype_size(out.dtype()))};
+  bool in_row[kMaxOperands] = {};
+  int64_t row = n;  // the runs' length: out's numel, or the repeated row's
   bool flat = out.is_contiguous();
   int k = 1;
   for (const Tensor* t : inputs) {
     base[k] = static_cast<char*>(t->data_ptr());
     stride[k] = flat_stride(*t, out);
+    if (stride[k] < 0 && flat) {
+      const int64_t r = repeated_row(*t, out);
+      flat = r > 0 && (row == n || row == r);
+      row = r;
+      in_row[k] = true;
+      stride[k] = static_cast<int64_t>(dtype_size(t->dtype()));
+    }
     flat = flat && stride[k++] >= 0;
   }
   if (!flat) return for_each_run(make_loop(out, inputs), grain, f);
   if (n == 0) return;
   parallel_chunks(n, detail::threads_for(n, grain), [&](int64_t b, int64_t e) {
     char* p[kMaxOperands];
-    for (int op = 0; op < k; ++op) p[op] = base[op] + b * stride[op];
-    f(p, stride, e - b);
+    for (int64_t i = b; i < e;) {
+      const int64_t r = i % row, len = std::min(row - r, e - i);
+      for (int op = 0; op < k; ++op) p[op] = base[op] + (in_row[op] ? r : i) * stride[op];
+      f(p, stride, len);
+      i += len;
+    }
   });
 }
 
