@@ -37,66 +37,106 @@ void for_each_window(const Shape& x, const ops::Window2D& w, int64_t work_per_pi
                   [&](int64_t b, int64_t e) { for_each_window_in_rows(w, b, e, f); });
 }
 
-// Each output pixel's maxima and window positions are kept in small local arrays, one block of
-// channels at a time, so that the compiler keeps them in registers and vectorizes across the
-// channels: the position is an integer as wide as T, so the select is one mask for both (an
-// int64 index beside a float, or stores into the outputs, made it a branch per element).
+// Max pooling in two passes per output row, each a flat vectorized loop whatever the channel
+// count (per-pixel loops over LeNet's 6 channels were most of its pooling time): (1) down the
+// window's input rows, the maximum of each (column, channel) of the row and the first input row
+// holding it; (2) for each output (column, channel), the maximum over the window's columns, read
+// through a table of their offsets in the row made once (a column clipped by padding repeats a
+// valid one, which changes nothing). A maximum's key is its flat index in the image, and ties go
+// to the smaller key: the first maximum in the window's row-major order, as one scan would pick.
 // NaN never wins a comparison (as before): a window of NaNs gives -inf at its first element.
-template <class T, class Position>
-inline void keep_larger(T v, Position k, T& m, Position& at) {
-  const Position take = -static_cast<Position>(v > m);  // all ones or zero
-  m = v > m ? v : m;
-  at = (k & take) | (at & ~take);
-}
-
-// `offset` is scratch for one entry per window position: the position's input offset from the
-// window's first element.
 // bfloat16 (S) compares as float (T): the maximum is one of the inputs, so it is exact.
-template <class S>
-void max_pool_pixel(const S* xp, int64_t H, int64_t W, int64_t C, int64_t n, int64_t h0, int64_t h1, int64_t w0,
-                    int64_t w1, S* y, int64_t* best, int64_t* offset) {
+// Key is int32_t where float keys fit (as wide as T: the selects vectorize, gathers included).
+template <class S, class Key>
+struct MaxPoolRows {
   using T = compute_t<S>;
-  using Position = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  constexpr int64_t kBlock = 16;
-  int64_t* next = offset;
-  for (int64_t h = h0; h < h1; ++h) {
-    for (int64_t ww = w0; ww < w1; ++ww) *next++ = ((h - h0) * W + (ww - w0)) * C;
-  }
-  const int64_t first = ((n * H + h0) * W + w0) * C;
-  for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
-    const int64_t cn = std::min(kBlock, C - c0);
-    T m[kBlock];
-    Position at[kBlock];
-    for (int64_t c = 0; c < kBlock; ++c) {
-      m[c] = -std::numeric_limits<T>::infinity();
-      at[c] = 0;
-    }
-    Position k = 0;
-    for (int64_t h = h0; h < h1; ++h) {
-      for (int64_t ww = w0; ww < w1; ++ww, ++k) {
-        const S* row = xp + ((n * H + h) * W + ww) * C + c0;
-        if (cn == kBlock) {
-          for (int64_t c = 0; c < kBlock; ++c) keep_larger(static_cast<T>(row[c]), k, m[c], at[c]);
-        } else {
-          for (int64_t c = 0; c < cn; ++c) keep_larger(static_cast<T>(row[c]), k, m[c], at[c]);
-        }
+  Key WC;
+  int64_t out_row, k_w;
+  std::vector<T> column_max, best;  // [W * C], [out_w * C]
+  std::vector<Key> column_row, key;  // [W * C], [out_w * C]
+  std::vector<Key> source;           // [k_w][out_w * C]: offset in the row of each window column
+
+  MaxPoolRows(const Shape& s, const ops::Window2D& w)
+      : WC(static_cast<Key>(s[2] * s[3])), out_row(w.out_w * s[3]), k_w(w.k_w), column_max(static_cast<size_t>(WC)),
+        best(static_cast<size_t>(out_row)), column_row(static_cast<size_t>(WC)), key(static_cast<size_t>(out_row)),
+        source(static_cast<size_t>(k_w * out_row)) {
+    const int64_t W = s[2], C = s[3];
+    for (int64_t kw = 0; kw < k_w; ++kw) {
+      for (int64_t ow = 0; ow < w.out_w; ++ow) {
+        const int64_t first = std::max<int64_t>(ow * w.stride_w - w.pad_left, 0);
+        const int64_t col = std::clamp<int64_t>(ow * w.stride_w - w.pad_left + kw, first, W - 1);
+        for (int64_t c = 0; c < C; ++c) source[static_cast<size_t>(kw * out_row + ow * C + c)] = static_cast<Key>(col * C + c);
       }
     }
-    for (int64_t c = 0; c < cn; ++c) {
-      y[c0 + c] = static_cast<S>(m[c]);
-      best[c0 + c] = first + offset[at[c]] + c0 + c;
+  }
+
+  void down(const S* image, int64_t h0, int64_t h1) {
+    T* __restrict m = column_max.data();
+    Key* __restrict at = column_row.data();
+    for (Key j = 0; j < WC; ++j) {
+      m[j] = -std::numeric_limits<T>::infinity();
+      at[j] = static_cast<Key>(h0);
+    }
+    for (int64_t h = h0; h < h1; ++h) {
+      const S* __restrict row = image + h * WC;
+      const Key hr = static_cast<Key>(h);
+      for (Key j = 0; j < WC; ++j) {
+        const T v = static_cast<T>(row[j]);
+        const Key take = -static_cast<Key>(v > m[j]);  // a mask, not a branch
+        m[j] = v > m[j] ? v : m[j];
+        at[j] = (hr & take) | (at[j] & ~take);
+      }
     }
   }
-}
 
-template <class T>
-inline void max_pool_rows(const T* xp, const Shape& s, const ops::Window2D& w, T* yp, int64_t* idx, int64_t b, int64_t e) {
-  const int64_t H = s[1], W = s[2], C = s[3];
-  std::vector<int64_t> offset(static_cast<size_t>(w.k_h * w.k_w));
-  for_each_window_in_rows(w, b, e, [&](int64_t n, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-    const int64_t o = ((n * w.out_h + oh) * w.out_w + ow) * C;
-    max_pool_pixel(xp, H, W, C, n, h0, h1, w0, w1, yp + o, idx + o, offset.data());
-  });
+  // A key is (row * W + column) * C + c = row * WC + offset.
+  void across(int64_t image_offset, S* __restrict y, int64_t* __restrict index) {
+    const T* __restrict m = column_max.data();
+    const Key* __restrict at = column_row.data();
+    T* __restrict top = best.data();
+    Key* __restrict held = key.data();
+    for (int64_t j = 0; j < out_row; ++j) {
+      const Key o = source[static_cast<size_t>(j)];
+      top[j] = m[o];
+      held[j] = at[o] * WC + o;
+    }
+    for (int64_t kw = 1; kw < k_w; ++kw) {
+      const Key* __restrict src = source.data() + kw * out_row;
+      for (int64_t j = 0; j < out_row; ++j) {
+        const Key o = src[j];
+        const T v = m[o], t = top[j];
+        const Key k = at[o] * WC + o, h = held[j];
+        // Masks, not branches: random data mispredicts every other comparison.
+        const Key take = -static_cast<Key>((v > t) | ((v == t) & (k < h)));
+        top[j] = v > t ? v : t;
+        held[j] = (k & take) | (h & ~take);
+      }
+    }
+    for (int64_t j = 0; j < out_row; ++j) {
+      y[j] = static_cast<S>(top[j]);
+      index[j] = image_offset + held[j];
+    }
+  }
+};
+
+// Output rows [b, e) (a row: one image's one output row).
+template <class S, class Key>
+inline void max_pool_rows_keyed(const S* xp, const Shape& s, const ops::Window2D& w, S* yp, int64_t* idx, int64_t b, int64_t e) {
+  const int64_t H = s[1];
+  MaxPoolRows<S, Key> rows(s, w);
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t n = r / w.out_h, oh = r % w.out_h;
+    const int64_t h0 = std::max<int64_t>(oh * w.stride_h - w.pad_top, 0);
+    const int64_t h1 = std::min<int64_t>(oh * w.stride_h - w.pad_top + w.k_h, H);
+    rows.down(xp + n * H * rows.WC, h0, h1);
+    rows.across(n * H * rows.WC, yp + r * rows.out_row, idx + r * rows.out_row);
+  }
+}
+template <class S>
+inline void max_pool_rows(const S* xp, const Shape& s, const ops::Window2D& w, S* yp, int64_t* idx, int64_t b, int64_t e) {
+  const bool narrow_keys = sizeof(compute_t<S>) == 4 && s[1] * s[2] * s[3] <= std::numeric_limits<int32_t>::max();
+  if (narrow_keys) max_pool_rows_keyed<S, int32_t>(xp, s, w, yp, idx, b, e);
+  else max_pool_rows_keyed<S, int64_t>(xp, s, w, yp, idx, b, e);
 }
 LOOM_CPU_CLONES void max_pool_rows_f32(const float* xp, const Shape& s, const ops::Window2D& w, float* yp, int64_t* idx,
                                        int64_t b, int64_t e) {

@@ -379,13 +379,21 @@ for act, fn in (("linear", lambda v: v), ("relu", torch.relu), ("sigmoid", torch
     grad("dense", [x, k, b], {"activation": act},
          [fn(torch.from_numpy(x) @ torch.from_numpy(k) + torch.from_numpy(b)).numpy()], {0: "transposed"})
 
-# More channels than the CPU kernel's block of 16 (a full block and a remainder), clipped windows,
-# and ties (a repeated maximum: the first one in the window wins, as NumPy's argmax).
+# Many channels, clipped windows, and ties (a repeated maximum: the first one in the window's
+# row-major order wins, as NumPy's argmax). Small integers make ties common, including a maximum
+# in a lower row but an earlier column than another (the CPU kernel takes maxima down the rows
+# first, then across the columns).
 for dtype in ("float32", "float64"):
     x = randn(2, 5, 4, 19, dtype=dtype)
     x[0, 1, 1, :] = x[0, 0, 0, :]
     y, arg = pool_ref(x, (3, 3), (2, 2), "same", "max")
     add("max_pool2d", [x], {"window": [3, 3], "strides": [2, 2], "padding": "same"}, outputs=[y, arg])
+    x = np.floor(randn(2, 6, 7, 3, dtype=dtype))
+    x[0, 0, :2, 0] = [0, 5]  # window (0, 0): 5 at row 0, column 1 ...
+    x[0, 1, :2, 0] = [5, 0]  # ... ties 5 at row 1, column 0: row 0 comes first
+    for k, s, mode in (((2, 2), (2, 2), "valid"), ((3, 3), (2, 1), "same")):
+        y, arg = pool_ref(x, k, s, mode, "max")
+        add("max_pool2d", [x], {"window": list(k), "strides": list(s), "padding": mode}, outputs=[y, arg])
 
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
 write_cases(out_path, {"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__}, cases)
