@@ -82,6 +82,12 @@ bool generic_bf16(const dnnl::primitive_desc_base& pd) {
   return impl.find("gemm") != std::string::npos || impl.find("ref") != std::string::npos;
 }
 
+bool below_best_isa(const dnnl::primitive_desc_base& pd) {
+  static const bool has_avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+  const std::string impl = pd.impl_info_str();
+  return has_avx512 && impl.find("avx512") == std::string::npos;
+}
+
 void decline(const char* why) { throw dnnl::error(dnnl_unimplemented, why); }
 
 void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {

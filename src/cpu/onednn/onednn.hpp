@@ -49,6 +49,9 @@ void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& 
 // or its gemm-based convolution: 5.6 ms for LeNet's first weight gradient, 11x its float32 JIT
 // kernel). Callers treat that as declined and run float32 on widened copies.
 bool generic_bf16(const dnnl::primitive_desc_base& pd);
+// Whether oneDNN serves `pd` with a kernel for an older instruction set than this CPU's best
+// (AVX2 code on an AVX-512 machine): a hint to try other layouts.
+bool below_best_isa(const dnnl::primitive_desc_base& pd);
 // Throws the dnnl::error a declined primitive gives (callers cache the refusal and repeat it).
 [[noreturn]] void decline(const char* why);
 
