@@ -72,6 +72,19 @@ TEST(Conv2D, WinogradMatchesDirect) {
   expect_error<InvalidArgument>([&] { conv2d(x, w, Tensor(), bad); }, "[conv2d] algorithm must be \"auto\" or \"direct\"");
 }
 
+// LeNet's second layer: 6 input channels keep oneDNN's blocked weight gradient on AVX2 code, so
+// the kernel takes plain NHWC activations instead (on AVX-512 machines); both must agree with
+// float64.
+TEST(Conv2D, WeightGradientWithFewInputChannelsMatchesFloat64) {
+  const Tensor x = random_normal({6, 14, 14, 6}, 0, 1, DType::Float32, 21);
+  const Tensor dy = random_normal({6, 10, 10, 16}, 0, 1, DType::Float32, 22);
+  const Attrs attrs{{"padding", std::string("valid")}, {"filter_shape", std::vector<int64_t>{5, 5, 6, 16}}};
+  const Tensor gw = call_op("conv2d_backprop_filter", {x, dy}, attrs)[0];
+  const Tensor ref = call_op("conv2d_backprop_filter", {cast(x, DType::Float64), cast(dy, DType::Float64)}, attrs)[0];
+  EXPECT_EQ(gw.shape(), Shape({5, 5, 6, 16}));
+  EXPECT_LT(reduce_max(abs(cast(gw, DType::Float64) - ref)).item<double>(), 1e-4 * reduce_max(abs(ref)).item<double>());
+}
+
 TEST(OneDnn, TrainingStepsCreateNoPrimitiveAfterTheFirst) {
   const Tensor x = random_normal({8, 12, 12, 3}, 0, 1, DType::Float32, 8);
   Variable w(random_normal({3, 3, 3, 8}, 0, 0.1, DType::Float32, 9)), b(zeros({8}));
