@@ -305,6 +305,17 @@ TEST(Ops, NarrowReductionsMatchALoop) {
     EXPECT_EQ(cast(any, DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 0, 1, 0}));
     EXPECT_EQ(reduce_sum(zeros({5, 0}), std::vector<int64_t>{0}).shape(), (Shape{0}));  // nothing kept
     EXPECT_EQ(reduce_max(zeros({0, 3}), std::vector<int64_t>{0}).to_vector<float>(), std::vector<float>(3, -INFINITY));
+    // float32 sums (bias gradients) accumulate in double in their own per-ISA loop: within one
+    // float rounding of the double sum.
+    const std::vector<float> sum32 = reduce_sum(cast(x, DType::Float32), std::vector<int64_t>{1}).to_vector<float>();
+    const std::vector<float> v32 = cast(x, DType::Float32).to_vector<float>();
+    for (int64_t o = 0; o < K0; ++o) {
+      for (int64_t j = 0; j < K1; ++j) {
+        double s = 0;
+        for (int64_t i = 0; i < R; ++i) s += v32[static_cast<size_t>((o * R + i) * K1 + j)];
+        EXPECT_NEAR(sum32[static_cast<size_t>(o * K1 + j)], s, 1e-6 * std::max(1.0, std::abs(s))) << threads << " threads";
+      }
+    }
   }
   set_num_threads(before);
 }

@@ -77,9 +77,14 @@ void reduce_narrow_rows(const T* x, int64_t K0, int64_t R, int64_t K1, Out* out,
       const int64_t o = task / chunks, c = task % chunks;
       for (int64_t t = 0; t < wide; ++t) acc[t] = r.init();
       const T* block = x + o * R * K1;
-      for (int64_t g = groups * c / chunks; g < groups * (c + 1) / chunks; ++g) {
-        const T* row = block + g * wide;
-        for (int64_t t = 0; t < wide; ++t) acc[t] = r.step(acc[t], row[t]);
+      const int64_t g0 = groups * c / chunks, g1 = groups * (c + 1) / chunks;
+      if constexpr (requires { r.add_rows(block, g0, g1, wide, acc.get()); }) {
+        r.add_rows(block, g0, g1, wide, acc.get());
+      } else {
+        for (int64_t g = g0; g < g1; ++g) {
+          const T* row = block + g * wide;
+          for (int64_t t = 0; t < wide; ++t) acc[t] = r.step(acc[t], row[t]);
+        }
       }
       if (c == chunks - 1) {  // rows after the last whole wide row
         for (int64_t i = groups * m; i < R; ++i) {
@@ -160,6 +165,16 @@ void run_reduction(const Plan& p, Out* out, const Reducer& r) {
 template <class T>
 using Wide = std::conditional_t<std::is_floating_point_v<T> || std::is_same_v<T, BFloat16>, double, int64_t>;
 
+// Rows [g0, g1) of `wide` float32 values added to acc in double: the hot loop of float32 bias
+// gradients, compiled per instruction set. Each accumulator adds its column in row order
+// whatever the vector width, so every clone gives the same sums.
+LOOM_CPU_CLONES void sum_rows_f32(const float* block, int64_t g0, int64_t g1, int64_t wide, double* acc) {
+  for (int64_t g = g0; g < g1; ++g) {
+    const float* row = block + g * wide;
+    for (int64_t t = 0; t < wide; ++t) acc[t] += static_cast<double>(row[t]);
+  }
+}
+
 template <class T>
 struct SumReducer {
   using Acc = Wide<T>;
@@ -167,6 +182,11 @@ struct SumReducer {
   Acc step(Acc a, T v) const { return wrap_add(a, static_cast<Acc>(static_cast<compute_t<T>>(v))); }
   Acc combine(Acc a, Acc b) const { return wrap_add(a, b); }
   T finish(Acc a) const { return static_cast<T>(a); }
+  void add_rows(const T* block, int64_t g0, int64_t g1, int64_t wide, Acc* acc) const
+    requires std::is_same_v<T, float>
+  {
+    sum_rows_f32(block, g0, g1, wide, acc);
+  }
 };
 template <class T>
 struct ProdReducer {
