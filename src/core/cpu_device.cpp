@@ -1,6 +1,5 @@
 #include "core/cpu_device.hpp"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -164,21 +163,12 @@ class CpuAllocator final : public Allocator {
     return &cache;
   }
 
-  // Blocks from kHugeFrom (whole datasets, big activations) are aligned to 2 MiB and marked for
-  // transparent huge pages: random batch rows of Fashion-MNIST's 188 MB float32 training set
-  // each missed the TLB (4 KiB pages), and a fresh block faults once per 2 MiB, not per 4 KiB.
-  static constexpr size_t kHugeFrom = size_t{1} << 25;  // 32 MiB
-  static constexpr size_t kHugePage = size_t{1} << 21;
   void* system_alloc(size_t size) {
-    const bool huge = size >= kHugeFrom;
-    const size_t bytes = huge ? (size + kHugePage - 1) / kHugePage * kHugePage : size;
-    const auto get = [&] { return std::aligned_alloc(huge ? kHugePage : 64, bytes); };
-    void* p = get();
+    void* p = std::aligned_alloc(64, size);
     if (!p) {  // give the cache back to the system and try once more
       empty_cache();
-      p = get();
+      p = std::aligned_alloc(64, size);
     }
-    if (p && huge) madvise(p, bytes, MADV_HUGEPAGE);  // advice: where refused, 4 KiB pages serve
     return p;
   }
 
