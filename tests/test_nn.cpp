@@ -75,14 +75,26 @@ TEST(Conv2D, WinogradMatchesDirect) {
 // LeNet's second layer: 6 input channels keep oneDNN's blocked weight gradient on AVX2 code, so
 // the kernel takes plain NHWC activations instead (on AVX-512 machines); both must agree with
 // float64.
-TEST(Conv2D, WeightGradientWithFewInputChannelsMatchesFloat64) {
-  const Tensor x = random_normal({6, 14, 14, 6}, 0, 1, DType::Float32, 21);
-  const Tensor dy = random_normal({6, 10, 10, 16}, 0, 1, DType::Float32, 22);
-  const Attrs attrs{{"padding", std::string("valid")}, {"filter_shape", std::vector<int64_t>{5, 5, 6, 16}}};
-  const Tensor gw = call_op("conv2d_backprop_filter", {x, dy}, attrs)[0];
-  const Tensor ref = call_op("conv2d_backprop_filter", {cast(x, DType::Float64), cast(dy, DType::Float64)}, attrs)[0];
-  EXPECT_EQ(gw.shape(), Shape({5, 5, 6, 16}));
-  EXPECT_LT(reduce_max(abs(cast(gw, DType::Float64) - ref)).item<double>(), 1e-4 * reduce_max(abs(ref)).item<double>());
+// Channel counts that oneDNN's blocked layouts pad (6 stored as 16) take plain NHWC kernels for
+// the weight gradient: LeNet's second layer (6 input channels) and first (1 in, 6 out, "same").
+TEST(Conv2D, WeightGradientWithFewChannelsMatchesFloat64) {
+  struct Case {
+    Shape x, dy;
+    std::vector<int64_t> filter;
+    std::string padding;
+  };
+  const Case cases[] = {{{6, 14, 14, 6}, {6, 10, 10, 16}, {5, 5, 6, 16}, "valid"},
+                        {{6, 14, 14, 1}, {6, 14, 14, 6}, {5, 5, 1, 6}, "same"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.x.str() + " -> " + c.dy.str());
+    const Tensor x = random_normal(c.x, 0, 1, DType::Float32, 21);
+    const Tensor dy = random_normal(c.dy, 0, 1, DType::Float32, 22);
+    const Attrs attrs{{"padding", c.padding}, {"filter_shape", c.filter}};
+    const Tensor gw = call_op("conv2d_backprop_filter", {x, dy}, attrs)[0];
+    const Tensor ref = call_op("conv2d_backprop_filter", {cast(x, DType::Float64), cast(dy, DType::Float64)}, attrs)[0];
+    EXPECT_EQ(gw.shape(), Shape(c.filter));
+    EXPECT_LT(reduce_max(abs(cast(gw, DType::Float64) - ref)).item<double>(), 1e-4 * reduce_max(abs(ref)).item<double>());
+  }
 }
 
 TEST(OneDnn, TrainingStepsCreateNoPrimitiveAfterTheFirst) {

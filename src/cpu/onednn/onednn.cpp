@@ -88,6 +88,13 @@ bool below_best_isa(const dnnl::primitive_desc_base& pd) {
   return has_avx512 && impl.find("avx512") == std::string::npos;
 }
 
+bool best_jit_kernel(const dnnl::primitive_desc_base& pd) {
+  const std::string impl = pd.impl_info_str();
+  return !below_best_isa(pd) && impl.find("ref") == std::string::npos && impl.find("gemm") == std::string::npos;
+}
+
+bool pads_channels(const dnnl::memory::desc& d) { return d.data.ndims > 1 && d.data.padded_dims[1] > d.data.dims[1]; }
+
 void decline(const char* why) { throw dnnl::error(dnnl_unimplemented, why); }
 
 void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {

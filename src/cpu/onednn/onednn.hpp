@@ -52,6 +52,11 @@ bool generic_bf16(const dnnl::primitive_desc_base& pd);
 // Whether oneDNN serves `pd` with a kernel for an older instruction set than this CPU's best
 // (AVX2 code on an AVX-512 machine): a hint to try other layouts.
 bool below_best_isa(const dnnl::primitive_desc_base& pd);
+// Whether oneDNN serves `pd` with a JIT kernel for this CPU's best instruction set (not its
+// reference loops or gemm-based fallbacks).
+bool best_jit_kernel(const dnnl::primitive_desc_base& pd);
+// Whether the layout pads dimension 1 (channels) to a block: 6 channels stored as 16.
+bool pads_channels(const dnnl::memory::desc& d);
 // Throws the dnnl::error a declined primitive gives (callers cache the refusal and repeat it).
 [[noreturn]] void decline(const char* why);
 
