@@ -26,7 +26,20 @@ import sys
 import tempfile
 import time
 
-import torch
+
+def pin_blas_threads():
+    """Debian's PyTorch multiplies with OpenBLAS, which takes its thread count from the environment
+    when it loads and then ignores torch.set_num_threads: pin it to --threads before torch loads, so
+    a 1-thread row runs on one core on both sides (loom sets OpenBLAS's count itself)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, default=os.cpu_count())
+    threads = str(pre.parse_known_args()[0].threads)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ[name] = threads
+
+
+pin_blas_threads()
+import torch  # noqa: E402 (after the pinning above)
 
 
 def best_time(fn, inner=1, repeats=5, min_seconds=0.2):
