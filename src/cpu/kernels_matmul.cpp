@@ -1,5 +1,5 @@
-// matmul on the CPU: OpenBLAS sgemm/dgemm for float32/float64, oneDNN's bf16 matmul for bfloat16
-// (accumulated in float32), a blocked loop for integers.
+// matmul on the CPU: oneDNN's matmul for bigger float32 GEMMs and for bfloat16 (accumulated in
+// float32), OpenBLAS sgemm/dgemm for small float32 and for float64, a blocked loop for integers.
 #include <cblas.h>
 
 #include <cstring>
@@ -55,12 +55,54 @@ BatchWalker walker(const Tensor& t, const Shape& batch) {
   return w;
 }
 
+// One GEMM on oneDNN's matmul: each operand's layout (transposed or not, leading dimension)
+// becomes the strides of its memory descriptor, so nothing is copied. Used for bfloat16, and for
+// float32 GEMMs big enough to repay a primitive (below).
+struct OneDnnGemm {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+};
+
+void onednn_gemm(dnnl::memory::data_type type, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a,
+                 int64_t lda, const void* b, int64_t ldb, void* c, int64_t ldc) {
+  using dnnl::memory;
+  const memory::desc a_md({m, k}, type, ta ? memory::dims{1, lda} : memory::dims{lda, 1});
+  const memory::desc b_md({k, n}, type, tb ? memory::dims{1, ldb} : memory::dims{ldb, 1});
+  const memory::desc c_md({m, n}, type, memory::dims{ldc, 1});
+  const std::string key = onednn::key_prefix("matmul") + onednn::dims_key({m, n, k, lda, ldb, ldc, ta, tb}) +
+                          (type == memory::data_type::bf16 ? "bf16" : "f32");
+  auto e = onednn::cached<OneDnnGemm>(key, [&] {
+    auto entry = std::make_shared<OneDnnGemm>();
+    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), onednn::attributes(), onednn::engine());
+    entry->prim = dnnl::matmul(entry->pd);
+    return entry;
+  });
+  const dnnl::engine& engine = onednn::engine();
+  onednn::execute(e->prim, e->pd,
+                  {{DNNL_ARG_SRC, memory(a_md, engine, const_cast<void*>(a))},
+                   {DNNL_ARG_WEIGHTS, memory(b_md, engine, const_cast<void*>(b))},
+                   {DNNL_ARG_DST, memory(c_md, engine, c)}});
+}
+
+// From about 100^3 multiply-adds, oneDNN's AVX-512 brgemm matmul runs float32 1.7-2.6x faster than
+// OpenBLAS 0.3.21 (which takes its AVX2 kernels on Zen 4; bench/RESULTS.md); below that a primitive's
+// call overhead (and, at 2 threads, its parallel region) outweighs the gain.
+constexpr int64_t kOneDnnGemmMinWork = int64_t{1} << 20;
+
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
           int64_t ldb, T* c, int64_t ldc) {
   const auto TA = ta ? CblasTrans : CblasNoTrans;
   const auto TB = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {
+    if (m * n * k >= kOneDnnGemmMinWork) {
+      try {
+        onednn_gemm(dnnl::memory::data_type::f32, ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+        return;
+      } catch (const dnnl::error&) {
+        // declined (this should not happen for float32): OpenBLAS below
+      }
+    }
     cblas_sgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
                 static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(ldc));
   } else if constexpr (std::is_same_v<T, double>) {
@@ -79,34 +121,6 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
       }
     }
   }
-}
-
-// One bfloat16 GEMM on oneDNN: each operand's layout (transposed or not, leading dimension)
-// becomes the strides of its memory descriptor, so nothing is copied.
-struct Bf16Gemm {
-  dnnl::matmul::primitive_desc pd;
-  dnnl::matmul prim;
-};
-
-void bf16_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b, int64_t ldb,
-               void* c) {
-  using dnnl::memory;
-  const auto bf16 = memory::data_type::bf16;
-  const memory::desc a_md({m, k}, bf16, ta ? memory::dims{1, lda} : memory::dims{lda, 1});
-  const memory::desc b_md({k, n}, bf16, tb ? memory::dims{1, ldb} : memory::dims{ldb, 1});
-  const memory::desc c_md({m, n}, bf16, memory::dims{n, 1});
-  const std::string key = onednn::key_prefix("matmul_bf16") + onednn::dims_key({m, n, k, lda, ldb, ta, tb});
-  auto e = onednn::cached<Bf16Gemm>(key, [&] {
-    auto entry = std::make_shared<Bf16Gemm>();
-    entry->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), onednn::attributes(), onednn::engine());
-    entry->prim = dnnl::matmul(entry->pd);
-    return entry;
-  });
-  const dnnl::engine& engine = onednn::engine();
-  onednn::execute(e->prim, e->pd,
-                  {{DNNL_ARG_SRC, memory(a_md, engine, const_cast<void*>(a))},
-                   {DNNL_ARG_WEIGHTS, memory(b_md, engine, const_cast<void*>(b))},
-                   {DNNL_ARG_DST, memory(c_md, engine, c)}});
 }
 
 void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -142,7 +156,8 @@ void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
       const auto* bp = static_cast<const BFloat16*>(b.data_ptr());
       auto* cp = static_cast<BFloat16*>(c.data_ptr());
       for (int64_t i = 0; i < batches; ++i) {
-        bf16_gemm(ta, tb, m, n, k, ap + wa.offset(i), la.ld, bp + wb.offset(i), lb.ld, cp + i * m * n);
+        onednn_gemm(dnnl::memory::data_type::bf16, ta, tb, m, n, k, ap + wa.offset(i), la.ld, bp + wb.offset(i), lb.ld,
+                    cp + i * m * n, n);
       }
     } catch (const dnnl::error&) {
       onednn::widened(matmul_kernel, call, out);
