@@ -320,6 +320,33 @@ TEST(Ops, NarrowReductionsMatchALoop) {
   set_num_threads(before);
 }
 
+// float32 GEMMs of at least 2^20 multiply-adds run on oneDNN's matmul with each operand's
+// strides: transposed by attribute or as views, a leading dimension wider than the row (a column
+// slice), broadcast batches, and a batch against one shared right operand (one tall GEMM).
+TEST(Ops, LargeFloat32MatmulsMatchFloat64) {
+  const auto expect_close = [](const Tensor& got, const Tensor& want, const char* what) {
+    SCOPED_TRACE(what);
+    ASSERT_EQ(got.shape(), want.shape());
+    const double err = reduce_max(abs(cast(got, DType::Float64) - want)).item<double>();
+    EXPECT_LT(err, 1e-5 * reduce_max(abs(want)).item<double>());
+  };
+  const auto r = [](const Shape& shape, uint64_t seed) { return random_normal(shape, 0, 1, DType::Float64, seed); };
+  const auto f = [](const Tensor& t) { return cast(t, DType::Float32); };
+  const Tensor a = r({130, 90}, 30), b = r({90, 100}, 31), at = r({90, 130}, 32), bt = r({100, 90}, 33);
+  expect_close(matmul(f(a), f(b)), matmul(a, b), "plain");
+  expect_close(matmul(f(at), f(bt), true, true), matmul(at, bt, true, true), "transpose_a and transpose_b");
+  expect_close(matmul(transpose(f(at)), f(b)), matmul(transpose(at), b), "a transposed view");
+  expect_close(matmul(f(a), transpose(f(bt))), matmul(a, transpose(bt)), "b transposed view");
+  const Tensor wide = r({130, 120}, 34);
+  const Tensor columns = f(wide).index({Slice(), Slice(0, 90)});
+  EXPECT_FALSE(columns.is_contiguous());
+  expect_close(matmul(columns, f(b)), matmul(wide.index({Slice(), Slice(0, 90)}), b), "leading dimension 120");
+  const Tensor left = r({2, 1, 130, 90}, 35), right = r({3, 90, 100}, 36);
+  expect_close(matmul(f(left), f(right)), matmul(left, right), "broadcast batches");
+  const Tensor batch = r({4, 130, 90}, 37);
+  expect_close(matmul(f(batch), f(b)), matmul(batch, b), "batch against a shared right operand");
+}
+
 TEST(Ops, NanHandling) {
   const double nan = std::nan("");
   const Tensor x = constant({1.0, nan, 3.0}, DType::Float64);
