@@ -1,5 +1,8 @@
 // Neural-network ops beyond the golden tables: dropout, batch independence of inference batch
 // norm, Winograd against direct convolution, oneDNN primitive reuse, activation lookup.
+#include <cmath>
+#include <limits>
+
 #include "cpu/onednn/onednn.hpp"
 #include "support/test_support.hpp"
 
@@ -94,6 +97,65 @@ TEST(Conv2D, WeightGradientWithFewChannelsMatchesFloat64) {
     const Tensor ref = call_op("conv2d_backprop_filter", {cast(x, DType::Float64), cast(dy, DType::Float64)}, attrs)[0];
     EXPECT_EQ(gw.shape(), Shape(c.filter));
     EXPECT_LT(reduce_max(abs(cast(gw, DType::Float64) - ref)).item<double>(), 1e-4 * reduce_max(abs(ref)).item<double>());
+  }
+}
+
+// 2x2 windows at stride 2 run their own kernel: the first maximum of each window in row-major
+// order (small integers make ties common), NaN never wins (a window of NaNs gives -inf at its
+// first element), rows and columns left over by odd sizes are skipped; the gradient scatters
+// to the same positions.
+TEST(MaxPool2D, TwoByTwoMatchesAScanOfEachWindow) {
+  const Shape shapes[] = {{3, 28, 28, 6}, {2, 10, 11, 16}, {2, 9, 7, 1}, {1, 4, 6, 19}};
+  for (const DType dtype : {DType::Float32, DType::Float64, DType::BFloat16}) {
+    for (const Shape& s : shapes) {
+      SCOPED_TRACE(s.str() + " " + dtype_name(dtype));
+      std::vector<double> v = random_normal(s, 0, 2, DType::Float64, 41).to_vector<double>();
+      for (double& e : v) e = std::floor(e);
+      const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+      const int64_t H = s[1], W = s[2], C = s[3];
+      const auto at = [&](int64_t n, int64_t h, int64_t w, int64_t c) { return ((n * H + h) * W + w) * C + c; };
+      for (int64_t h = 0; h < 2; ++h) {  // window (0, 0) of channel 0: all NaN; channel C-1: NaN and -inf
+        for (int64_t w = 0; w < 2; ++w) {
+          v[static_cast<size_t>(at(0, h, w, 0))] = nan;
+          v[static_cast<size_t>(at(0, h, w, C - 1))] = (h + w) % 2 ? -inf : nan;
+        }
+      }
+      if (C > 1) v[static_cast<size_t>(at(0, 0, 2, 1))] = nan;  // one NaN among numbers
+      const Tensor x = constant(v, s, dtype);
+      const auto out = call_op("max_pool2d", {x}, Attrs{{"window", std::vector<int64_t>{2, 2}}});
+      const int64_t oh = H / 2, ow = W / 2;
+      ASSERT_EQ(out[0].shape(), Shape({s[0], oh, ow, C}));
+      const auto y = cast(out[0], DType::Float64).to_vector<double>();
+      const auto arg = out[1].to_vector<int64_t>();
+      std::vector<double> expected_dx(v.size(), 0.0);
+      const auto dy = random_normal(out[0].shape(), 0, 1, DType::Float64, 42).to_vector<double>();
+      for (int64_t n = 0; n < s[0]; ++n) {
+        for (int64_t i = 0; i < oh; ++i) {
+          for (int64_t j = 0; j < ow; ++j) {
+            for (int64_t c = 0; c < C; ++c) {
+              double best = -inf;
+              int64_t key = at(n, 2 * i, 2 * j, c);
+              for (int64_t h = 2 * i; h < 2 * i + 2; ++h) {
+                for (int64_t w = 2 * j; w < 2 * j + 2; ++w) {
+                  if (v[static_cast<size_t>(at(n, h, w, c))] > best) {
+                    best = v[static_cast<size_t>(at(n, h, w, c))];
+                    key = at(n, h, w, c);
+                  }
+                }
+              }
+              const size_t o = static_cast<size_t>(((n * oh + i) * ow + j) * C + c);
+              ASSERT_EQ(y[o], best) << o;
+              ASSERT_EQ(arg[o], key) << o;
+              expected_dx[static_cast<size_t>(key)] += dy[o];
+            }
+          }
+        }
+      }
+      EXPECT_EQ(y[0], -inf) << "a window of NaNs";
+      const Tensor dx = call_op("max_pool2d_grad", std::vector<Tensor>{constant(dy, out[0].shape(), DType::Float64), out[1]},
+                                Attrs{{"input_shape", s.vec()}})[0];
+      EXPECT_EQ(dx.to_vector<double>(), expected_dx);
+    }
   }
 }
 

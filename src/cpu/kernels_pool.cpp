@@ -119,6 +119,64 @@ struct MaxPoolRows {
   }
 };
 
+// 2x2 windows at stride 2 that all lie inside the input (LeNet's and VGG's pooling), three flat
+// passes per output row, each vectorized whatever the channel count C: (1) the maximum of each
+// (column, channel) over the window's two rows; (2) the maximum of each such value and the one C
+// further on (one column right), for every column, though only even ones are kept; (3) copy out
+// the even columns. Ties go to the first in row-major order, as in MaxPoolRows: the right column
+// wins a tie only from the top row over the left's bottom row. NaN never wins: a window of NaNs
+// gives -inf at its first element.
+inline bool is_whole_2x2_stride_2(const Shape& s, const ops::Window2D& w) {
+  return w.k_h == 2 && w.k_w == 2 && w.stride_h == 2 && w.stride_w == 2 && w.pad_top == 0 && w.pad_left == 0 &&
+         2 * w.out_h <= s[1] && 2 * w.out_w <= s[2] && s[1] * s[2] * s[3] <= std::numeric_limits<int32_t>::max();
+}
+template <class S>
+struct MaxPool2x2Rows {
+  using T = compute_t<S>;
+  int64_t H, C, WC, out_row;
+  std::vector<T> column_max, pair_max;    // [W * C]
+  std::vector<int32_t> below, pair_key;  // [W * C]: offset of each maximum from the window's top-left row start
+
+  MaxPool2x2Rows(const Shape& s, const ops::Window2D& w)
+      : H(s[1]), C(s[3]), WC(s[2] * s[3]), out_row(w.out_w * s[3]), column_max(static_cast<size_t>(WC)),
+        pair_max(static_cast<size_t>(WC)), below(static_cast<size_t>(WC)), pair_key(static_cast<size_t>(WC)) {}
+
+  void row(const S* __restrict r0, int64_t top, S* __restrict y, int64_t* __restrict key) {
+    const S* __restrict r1 = r0 + WC;
+    T* __restrict m = column_max.data();
+    int32_t* __restrict at = below.data();
+    const int32_t wc = static_cast<int32_t>(WC);
+    for (int32_t j = 0; j < wc; ++j) {
+      const T v0 = static_cast<T>(r0[j]), v1 = static_cast<T>(r1[j]);
+      const T first = v0 > -std::numeric_limits<T>::infinity() ? v0 : -std::numeric_limits<T>::infinity();
+      m[j] = v1 > first ? v1 : first;
+      at[j] = v1 > first ? j + wc : j;
+    }
+    T* __restrict pm = pair_max.data();
+    int32_t* __restrict pk = pair_key.data();
+    const int32_t c = static_cast<int32_t>(C), pairs = wc - c;
+    for (int32_t j = 0; j < pairs; ++j) {
+      const bool right = (m[j + c] > m[j]) | ((m[j + c] == m[j]) & (at[j + c] < at[j]));
+      pm[j] = right ? m[j + c] : m[j];
+      pk[j] = right ? at[j + c] : at[j];
+    }
+    for (int64_t o = 0, from = 0; o < out_row; o += C, from += 2 * C) {
+      for (int64_t i = 0; i < C; ++i) {
+        y[o + i] = static_cast<S>(pm[from + i]);
+        key[o + i] = top + pk[from + i];
+      }
+    }
+  }
+};
+template <class S>
+inline void max_pool_2x2_rows(const S* xp, const Shape& s, const ops::Window2D& w, S* yp, int64_t* idx, int64_t b, int64_t e) {
+  MaxPool2x2Rows<S> rows(s, w);
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t top = (r / w.out_h * rows.H + 2 * (r % w.out_h)) * rows.WC;
+    rows.row(xp + top, top, yp + r * rows.out_row, idx + r * rows.out_row);
+  }
+}
+
 // Output rows [b, e) (a row: one image's one output row).
 template <class S, class Key>
 inline void max_pool_rows_keyed(const S* xp, const Shape& s, const ops::Window2D& w, S* yp, int64_t* idx, int64_t b, int64_t e) {
@@ -134,6 +192,7 @@ inline void max_pool_rows_keyed(const S* xp, const Shape& s, const ops::Window2D
 }
 template <class S>
 inline void max_pool_rows(const S* xp, const Shape& s, const ops::Window2D& w, S* yp, int64_t* idx, int64_t b, int64_t e) {
+  if (is_whole_2x2_stride_2(s, w)) return max_pool_2x2_rows(xp, s, w, yp, idx, b, e);
   const bool narrow_keys = sizeof(compute_t<S>) == 4 && s[1] * s[2] * s[3] <= std::numeric_limits<int32_t>::max();
   if (narrow_keys) max_pool_rows_keyed<S, int32_t>(xp, s, w, yp, idx, b, e);
   else max_pool_rows_keyed<S, int64_t>(xp, s, w, yp, idx, b, e);
