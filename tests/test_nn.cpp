@@ -100,6 +100,59 @@ TEST(Conv2D, WeightGradientWithFewChannelsMatchesFloat64) {
   }
 }
 
+// One input channel (a grayscale first layer) runs a direct kernel, not oneDNN: no primitive is
+// created. Output widths that are not whole vectors, odd heights, asymmetric padding, one and 16
+// output channels, with and without bias and relu; NaN reaches the outputs whose windows hold it.
+TEST(Conv2D, OneInputChannelMatchesFloat64) {
+  struct Case {
+    Shape x;
+    std::vector<int64_t> filter;
+    Padding padding;
+    std::string activation;
+    bool bias;
+  };
+  const Case cases[] = {{{3, 28, 28, 1}, {5, 5, 1, 6}, "same", "relu", true},
+                        {{2, 13, 9, 1}, {3, 3, 1, 16}, "valid", "linear", false},
+                        {{2, 7, 30, 1}, {3, 4, 1, 5}, Padding(1, 2, 0, 3), "relu", true},
+                        {{5, 4, 4, 1}, {1, 1, 1, 1}, "valid", "linear", true},
+                        {{1, 6, 40, 1}, {2, 5, 1, 7}, "same", "linear", true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.x.str() + " * " + Shape(c.filter).str());
+    Tensor x = random_normal(c.x, 0, 1, DType::Float32, 31);
+    const Tensor f = random_normal(Shape(c.filter), 0, 0.3, DType::Float32, 32);
+    const Tensor b = c.bias ? random_normal({c.filter[3]}, 0, 0.5, DType::Float32, 33) : Tensor();
+    Conv2DOptions o;
+    o.padding = c.padding;
+    o.activation = c.activation;
+    const int64_t created = onednn::primitive_creations();
+    const Tensor y = conv2d(x, f, b, o);
+    EXPECT_EQ(onednn::primitive_creations(), created);
+    const auto f64 = [](const Tensor& t) { return t.defined() ? cast(t, DType::Float64) : Tensor(); };
+    const Tensor ref = conv2d(f64(x), f64(f), f64(b), o);
+    ASSERT_EQ(y.shape(), ref.shape());
+    EXPECT_LT(reduce_max(abs(f64(y) - ref)).item<double>(), 1e-5);
+  }
+  // A NaN at input (0, 3, 4) reaches exactly the outputs of image 0 whose 5x5 window covers it.
+  Tensor x = random_normal({2, 8, 9, 1}, 0, 1, DType::Float32, 34);
+  auto values = x.to_vector<float>();
+  values[3 * 9 + 4] = std::nanf("");
+  x = constant(values, x.shape());
+  Conv2DOptions o;
+  o.padding = "same";
+  o.activation = "relu";
+  const auto y = conv2d(x, random_normal({5, 5, 1, 3}, 0, 1, DType::Float32, 35), Tensor(), o).to_vector<float>();
+  for (int64_t n = 0; n < 2; ++n) {
+    for (int64_t h = 0; h < 8; ++h) {
+      for (int64_t w = 0; w < 9; ++w) {
+        const bool covers = n == 0 && std::abs(h - 3) <= 2 && std::abs(w - 4) <= 2;
+        for (int64_t k = 0; k < 3; ++k) {
+          EXPECT_EQ(std::isnan(y[static_cast<size_t>(((n * 8 + h) * 9 + w) * 3 + k)]), covers) << n << h << w << k;
+        }
+      }
+    }
+  }
+}
+
 // 2x2 windows at stride 2 run their own kernel: the first maximum of each window in row-major
 // order (small integers make ties common), NaN never wins (a window of NaNs gives -inf at its
 // first element), rows and columns left over by odd sizes are skipped; the gradient scatters

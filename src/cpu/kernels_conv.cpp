@@ -3,6 +3,7 @@
 // declines (bfloat16 then runs widened to float32).
 #include <cblas.h>
 
+#include "cpu/kernels_conv_one_channel.hpp"
 #include "cpu/loops.hpp"
 #include "cpu/onednn/onednn.hpp"
 #include "loom/nn_ops.hpp"
@@ -429,6 +430,12 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor bias = call.inputs.size() == 3 ? call.inputs[2].contiguous() : Tensor();
   const auto geo = ops::conv2d_geometry(x.shape(), f.shape(), call.attrs, call.name());
   const std::string act = ops::fused_activation(call);
+  if (out[0].numel() > 0 && one_channel_conv_applies(geo, x.dtype(), act)) {
+    one_channel_conv(geo, static_cast<const float*>(x.data_ptr()), static_cast<const float*>(f.data_ptr()),
+                     bias.defined() ? static_cast<const float*>(bias.data_ptr()) : nullptr, act == "relu",
+                     static_cast<float*>(out[0].data_ptr()));
+    return;
+  }
   bool fused = false;
   run(conv2d_kernel, call, out, geo,
       [&] {
