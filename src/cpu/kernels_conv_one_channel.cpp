@@ -5,12 +5,13 @@
 // vectors over that flat index: with each input value repeated C times ("expanded" rows), tap
 // (kh, kw) contributes expanded_row[oh + kh][j + kw * C] * filter_row[kh, kw][j], where the
 // filter row repeats the tap's C weights along the row. Every lane is a wanted output (but for
-// the row's last partial vector) and the result is written in place, in NHWC. Image by image and
-// column block by column block (kBlock floats of the flat row), the expanded rows are built with
-// one vector permutation per 16 floats and stay in the L1 cache while every output row of the
-// block is computed: 1.25 ms for LeNet's first layer at 1 thread, where oneDNN's kernel and
-// reorder took 1.65 ms (keeping a copy of the expanded rows per kw, to align every load, measured
-// the same: the FMAs were then at the core's peak but building five copies cost as much).
+// the row's last partial vector) and the result is written in place, in NHWC. Image by image, the
+// expanded rows are built with one vector permutation per 16 floats; then column block by column
+// block (kBlock floats of the flat row), every output row of the block is computed from the
+// block's slice of them, which stays in the L1 cache. LeNet's first layer at 1 thread: ~1.1 ms,
+// where oneDNN's kernel and reorder took 1.65 ms (keeping a copy of the expanded rows per kw, to
+// align every load, measured no faster: the FMAs then ran at the core's peak, but building five
+// copies cost as much).
 #include "cpu/kernels_conv_one_channel.hpp"
 
 #include <algorithm>
@@ -41,8 +42,8 @@ struct Layout {
   int64_t row;           // the same rounded up to whole blocks
   int64_t rows;          // input rows of one image with the padding: in_h + pad_top + pad_bottom
   int64_t padded_width;  // one input row with its padding, plus room for the last vector's reads
-  int64_t span;          // floats of an expanded row one column block reads: kBlock + (k_w - 1) * c, rounded up
-  int64_t chunks;        // vectors of a whole expanded row
+  int64_t chunks;        // vectors of an expanded row: every column block's reads, kBlock + (k_w - 1) * c past it
+  int64_t width;         // floats of an expanded row: chunks * kLanes
 };
 
 Layout layout_of(const ops::Conv2DGeometry& g) {
@@ -55,8 +56,8 @@ Layout layout_of(const ops::Conv2DGeometry& g) {
   l.row = (l.valid + kBlock - 1) / kBlock * kBlock;
   l.rows = g.win.in_h + g.win.pad_top + g.win.pad_bottom;
   l.padded_width = g.win.in_w + g.win.pad_left + g.win.pad_right + l.row / l.c + kLanes;
-  l.span = (kBlock + (l.k_w - 1) * l.c + kLanes - 1) / kLanes * kLanes;
-  l.chunks = (l.row - kBlock + l.span) / kLanes;
+  l.chunks = (l.row + (l.k_w - 1) * l.c + kLanes - 1) / kLanes;
+  l.width = l.chunks * kLanes;
   return l;
 }
 
@@ -76,8 +77,8 @@ struct Expansion {
   }
 };
 
-// Output rows [oh, oh + R) of one image, columns [j0, j0 + kBlock) of the flat row. `expanded`
-// holds columns [j0, j0 + span) of the image's expanded rows (rows x span floats).
+// Output rows [oh, oh + R) of one image, columns [j0, j0 + kBlock) of the flat row, from the
+// image's expanded rows (rows x width floats).
 template <int R>
 inline void block_rows(const Layout& l, const float* expanded, const float* filter_rows, const float* bias_row,
                        bool relu, int64_t oh, int64_t j0, float* out[R]) {
@@ -90,11 +91,11 @@ inline void block_rows(const Layout& l, const float* expanded, const float* filt
       const float* w = filter_rows + (kh * l.k_w + kw) * l.row + j0;
       Vec wv[kBlockVectors];
       for (int v = 0; v < kBlockVectors; ++v) load(wv[v], w + v * kLanes);
-      const float* x = expanded + (oh + kh) * l.span + kw * l.c;
+      const float* x = expanded + (oh + kh) * l.width + j0 + kw * l.c;
       for (int r = 0; r < R; ++r) {
         for (int v = 0; v < kBlockVectors; ++v) {
           Vec xv;
-          load(xv, x + r * l.span + v * kLanes);
+          load(xv, x + r * l.width + v * kLanes);
           acc[r][v] += xv * wv[v];
         }
       }
@@ -139,27 +140,26 @@ struct AlignedFloats {
   }
 };
 
-// Expands columns [j0, j0 + span) of every row of a padded image.
-inline void expand_block(const Layout& l, const Expansion& e, const float* padded, int64_t j0, float* expanded) {
-  for (int64_t h = 0; h < l.rows; ++h) {
-    for (int64_t v = 0; v < l.span / kLanes; ++v) {
-      const int64_t k = j0 / kLanes + v;
+// Expands every row of a padded image.
+inline void expand_image(const Layout& l, const Expansion& e, const float* padded, float* expanded) {
+  for (int64_t k = 0; k < l.chunks; ++k) {
+    Lanes pick;
+    std::memcpy(&pick, e.pick.data() + k * kLanes, sizeof pick);
+    const float* from = padded + e.first[static_cast<size_t>(k)];
+    for (int64_t h = 0; h < l.rows; ++h) {
       Vec x;
-      Lanes pick;
-      load(x, padded + h * l.padded_width + e.first[static_cast<size_t>(k)]);
-      std::memcpy(&pick, e.pick.data() + k * kLanes, sizeof pick);
-      store(expanded + h * l.span + v * kLanes, __builtin_shuffle(x, pick));
+      load(x, from + h * l.padded_width);
+      store(expanded + h * l.width + k * kLanes, __builtin_shuffle(x, pick));
     }
   }
 }
 
-// Images [n0, n1): column blocks outermost, so that one block's expanded input and filter rows
-// stay in the L1 cache.
+// Images [n0, n1).
 LOOM_CPU_CLONES void one_channel_images(const ops::Conv2DGeometry& g, const Layout& l, const Expansion& e,
                                         const float* x, const float* filter_rows, const float* bias_row, bool relu,
                                         float* y, int64_t n0, int64_t n1) {
   std::vector<float> padded(static_cast<size_t>(l.rows * l.padded_width));  // padding stays zero
-  AlignedFloats expanded(l.rows * l.span);
+  AlignedFloats expanded(l.rows * l.width);
   AlignedFloats tail(kRowsTogether * kBlock);
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t h = 0; h < g.win.in_h; ++h) {
@@ -167,8 +167,8 @@ LOOM_CPU_CLONES void one_channel_images(const ops::Conv2DGeometry& g, const Layo
                   x + (n * g.win.in_h + h) * g.win.in_w, g.win.in_w * sizeof(float));
     }
     float* y_image = y + n * l.out_h * l.valid;
+    expand_image(l, e, padded.data(), expanded.data);
     for (int64_t j0 = 0; j0 < l.row; j0 += kBlock) {
-      expand_block(l, e, padded.data(), j0, expanded.data);
       output_columns<kRowsTogether>(l, expanded.data, filter_rows, bias_row, relu, j0, y_image, tail.data);
     }
   }
@@ -182,7 +182,7 @@ bool one_channel_conv_applies(const ops::Conv2DGeometry& g, DType dtype, const s
     return false;
   }
   const Layout l = layout_of(g);
-  return l.rows * l.span <= (1 << 14);  // a column block's expanded rows stay in the L1 or L2 cache
+  return l.rows * l.width <= (1 << 14);  // an image's expanded rows stay in the L1 or L2 cache
 }
 
 void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float* filter, const float* bias,
