@@ -124,17 +124,17 @@ class AdamOptimizer final : public Optimizer {
  protected:
   // Keras: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
   // w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps); AdamW first decays w by lr * wd.
+  // One fused op (adam_update) per variable.
   void update(Updates& updates, const Variable& w, const Tensor& g, double lr) override {
-    const Tensor decayed = weight_decay_ > 0 ? w - w * (lr * weight_decay_) : Tensor(w);
     const Variable& m = slot(w, "m");
     const Variable& v = slot(w, "v");
     const double t = static_cast<double>(iterations_ + 1);
-    const Tensor m_new = m + (g - m) * (1 - b1_);
-    const Tensor v_new = v + (square(g) - v) * (1 - b2_);
     const double alpha = lr * std::sqrt(1 - std::pow(b2_, t)) / (1 - std::pow(b1_, t));
-    updates.assign(m, m_new);
-    updates.assign(v, v_new);
-    updates.assign(w, decayed - m_new * alpha / (sqrt(v_new) + eps_));
+    const Attrs attrs{{"alpha", alpha}, {"beta_1", b1_}, {"beta_2", b2_}, {"epsilon", eps_}, {"decay", lr * weight_decay_}};
+    const std::vector<Tensor> next = call_op("adam_update", {w, m, v, g}, attrs);
+    updates.assign(w, next[0]);
+    updates.assign(m, next[1]);
+    updates.assign(v, next[2]);
   }
 
  private:

@@ -395,6 +395,25 @@ for dtype in ("float32", "float64"):
         y, arg = pool_ref(x, k, s, mode, "max")
         add("max_pool2d", [x], {"window": list(k), "strides": list(s), "padding": mode}, outputs=[y, arg])
 
+# ---- fused optimizer updates (Keras' Adam, alpha folding in the learning rate and bias corrections) ----
+for dtype in ("float32", "float64"):
+    for decay in (0.0, 0.01):
+        w, m, g = randn(3, 5, dtype=dtype), randn(3, 5, dtype=dtype), randn(3, 5, dtype=dtype)
+        v = np.abs(randn(3, 5, dtype=dtype))
+        attrs = {"alpha": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "decay": decay}
+        m_new = m + (g - m) * (1 - 0.9)
+        v_new = v + (g * g - v) * (1 - 0.999)
+        w_new = (w - w * decay) - m_new * 0.01 / (np.sqrt(v_new) + 1e-7)
+        add("adam_update", [w, m, v, g], attrs, outputs=[w_new.astype(dtype), m_new.astype(dtype), v_new.astype(dtype)],
+            layouts={3: "transposed"} if decay else None)
+w = randn(3, 5)
+add("adam_update", [w, w, w, randn(5, 3)], {"alpha": 0.1, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    error="ShapeError", message="gradient has shape (5, 3), the variable (3, 5)")
+add("adam_update", [w, w, w, randn(3, 5, dtype="float64")], {"alpha": 0.1, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    error="DTypeError", message="dtype mismatch")
+add("adam_update", [w, w, w, w], {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, error="InvalidArgument",
+    message="alpha")
+
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
 write_cases(out_path, {"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__}, cases)
 print(f"wrote {len(cases)} cases to {out_path}")
