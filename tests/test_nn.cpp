@@ -212,6 +212,19 @@ TEST(MaxPool2D, TwoByTwoMatchesAScanOfEachWindow) {
   }
 }
 
+// A layout that stores every element where another does needs no reorder: 16 channels blocked
+// by 16 are NHWC; 32 channels (two blocks) or 6 (padded to 16) are not; one channel in NCHW is NHWC.
+TEST(OneDnn, SameBytesFindsLayoutsThatNeedNoReorder) {
+  using dnnl::memory;
+  const auto desc = [](memory::dims d, memory::format_tag tag) { return memory::desc(d, memory::data_type::f32, tag); };
+  EXPECT_TRUE(onednn::same_bytes(desc({8, 16, 5, 7}, memory::format_tag::nhwc), desc({8, 16, 5, 7}, memory::format_tag::nChw16c)));
+  EXPECT_FALSE(onednn::same_bytes(desc({8, 32, 5, 7}, memory::format_tag::nhwc), desc({8, 32, 5, 7}, memory::format_tag::nChw16c)));
+  EXPECT_FALSE(onednn::same_bytes(desc({8, 6, 5, 7}, memory::format_tag::nhwc), desc({8, 6, 5, 7}, memory::format_tag::nChw16c)));
+  EXPECT_FALSE(onednn::same_bytes(desc({8, 16, 5, 7}, memory::format_tag::nhwc), desc({8, 16, 5, 7}, memory::format_tag::nchw)));
+  EXPECT_TRUE(onednn::same_bytes(desc({8, 1, 5, 7}, memory::format_tag::nhwc), desc({8, 1, 5, 7}, memory::format_tag::nchw)));
+  EXPECT_FALSE(onednn::same_bytes(desc({8, 16, 5, 7}, memory::format_tag::nhwc), desc({8, 16, 7, 5}, memory::format_tag::nhwc)));
+}
+
 TEST(OneDnn, TrainingStepsCreateNoPrimitiveAfterTheFirst) {
   const Tensor x = random_normal({8, 12, 12, 3}, 0, 1, DType::Float32, 8);
   Variable w(random_normal({3, 3, 3, 8}, 0, 0.1, DType::Float32, 9)), b(zeros({8}));

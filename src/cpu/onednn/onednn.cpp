@@ -3,7 +3,9 @@
 #include <atomic>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "loom/ops.hpp"
 #include "loom/threads.hpp"
@@ -95,6 +97,39 @@ bool best_jit_kernel(const dnnl::primitive_desc_base& pd) {
 
 bool pads_channels(const dnnl::memory::desc& d) { return d.data.ndims > 1 && d.data.padded_dims[1] > d.data.dims[1]; }
 
+namespace {
+// The element stride of each dimension, where the layout has one (plain strides, or a blocked
+// layout whose every blocked dimension fits in one block: 16 channels as nChw16c).
+std::optional<std::vector<int64_t>> element_strides(const dnnl_memory_desc_t& d) {
+  if (d.format_kind != dnnl_blocked || d.extra.flags != 0 || d.offset0 != 0) return std::nullopt;
+  const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+  std::vector<int64_t> strides(b.strides, b.strides + d.ndims);
+  for (int i = 0; i < d.ndims; ++i) {
+    if (d.padded_dims[i] != d.dims[i] || d.padded_offsets[i] != 0) return std::nullopt;
+  }
+  int64_t inner = 1;  // stride of the innermost block
+  for (int k = b.inner_nblks - 1; k >= 0; --k) {
+    const int dim = b.inner_idxs[k];
+    if (b.inner_blks[k] != d.dims[dim]) return std::nullopt;  // several blocks, or several levels
+    strides[static_cast<size_t>(dim)] = inner;
+    inner *= b.inner_blks[k];
+  }
+  return strides;
+}
+}  // namespace
+
+bool same_bytes(const dnnl::memory::desc& a, const dnnl::memory::desc& b) {
+  if (a == b) return true;
+  if (a.data.ndims != b.data.ndims || a.data.data_type != b.data.data_type) return false;
+  const auto sa = element_strides(a.data), sb = element_strides(b.data);
+  if (!sa || !sb) return false;
+  for (int i = 0; i < a.data.ndims; ++i) {
+    if (a.data.dims[i] != b.data.dims[i]) return false;
+    if (a.data.dims[i] > 1 && (*sa)[static_cast<size_t>(i)] != (*sb)[static_cast<size_t>(i)]) return false;
+  }
+  return true;
+}
+
 void decline(const char* why) { throw dnnl::error(dnnl_unimplemented, why); }
 
 void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {
@@ -111,7 +146,7 @@ dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user) {
 }
 
 std::shared_ptr<Reorder> make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
-  if (from == to) return nullptr;
+  if (same_bytes(from, to)) return nullptr;
   auto r = std::make_shared<Reorder>();
   r->pd = dnnl::reorder::primitive_desc(engine(), from, engine(), to, attributes());
   r->primitive = dnnl::reorder(r->pd);
@@ -158,14 +193,14 @@ void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& 
 }
 
 Converted to_layout(const dnnl::memory& user, const dnnl::memory::desc& wanted, const Reorder* reorder) {
-  if (!reorder) return Converted{user, Tensor()};
+  if (!reorder) return Converted{dnnl::memory(wanted, engine(), user.get_data_handle()), Tensor()};
   Converted c = scratch(wanted);
   execute(reorder->primitive, reorder->pd, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, c.memory}});
   return c;
 }
 
 Converted output_buffer(const dnnl::memory& user, const dnnl::memory::desc& wanted) {
-  if (user.get_desc() == wanted) return Converted{user, Tensor()};
+  if (same_bytes(user.get_desc(), wanted)) return Converted{dnnl::memory(wanted, engine(), user.get_data_handle()), Tensor()};
   return scratch(wanted);
 }
 

@@ -57,6 +57,9 @@ bool below_best_isa(const dnnl::primitive_desc_base& pd);
 bool best_jit_kernel(const dnnl::primitive_desc_base& pd);
 // Whether the layout pads dimension 1 (channels) to a block: 6 channels stored as 16.
 bool pads_channels(const dnnl::memory::desc& d);
+// Whether two layouts put every element at the same offset (NHWC and nChw16c with 16 channels):
+// a tensor in one is already in the other, and no reorder is needed.
+LOOM_INTERNAL_API bool same_bytes(const dnnl::memory::desc& a, const dnnl::memory::desc& b);
 // Throws the dnnl::error a declined primitive gives (callers cache the refusal and repeat it).
 [[noreturn]] void decline(const char* why);
 
@@ -67,8 +70,8 @@ void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out);
 // A loom tensor (contiguous, in `user` layout) wrapped as oneDNN memory.
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user);
 
-// Memory in the layout a primitive wants: `user` itself, or a reorder of it into scratch
-// storage owned by `keep_alive`. `reorder` is the cached reorder (null when none is needed).
+// Memory in the layout a primitive wants: `user`'s bytes (described as `wanted`), or a reorder of
+// them into scratch storage. `reorder` is the cached reorder (null when none is needed).
 struct Converted {
   dnnl::memory memory;
   Tensor storage;  // owns the reordered bytes, if any
