@@ -35,6 +35,8 @@ EXAMPLES = {
     "concat": ([[(X, "float32"), (X, "float32")]], {"axis": 0}),
     "stack": ([[(X, "float32"), (X, "float32")]], {"axis": 1}),
     "conv2d": ([(X4, "float32"), (F4, "float32"), ([0.5], "float32")], {"padding": "same"}),
+    "adam_update": ([(X, "float32"), (X, "float32"), (X, "float32"), (X, "float32")],
+                    {"alpha": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
     "conv2d_backprop_filter": ([(X4, "float32"), (DY4, "float32")], {"filter_shape": [2, 2, 1, 1]}),
     "conv2d_backprop_input": ([(DY4, "float32"), (F4, "float32")], {"input_shape": [1, 3, 3, 1]}),
     "copy_to_device": ([(X, "float32")], {"device": "CPU:0"}),
