@@ -50,6 +50,25 @@ TEST(BatchNorm, TrainingNormalisesEachChannel) {
   EXPECT_NEAR(reduce_mean(r.batch_variance).item<float>(), 4.0, 0.3);
 }
 
+// The statistics come from one pass over x less a shift per channel: a mean far from zero
+// against a small spread (1000 +- 0.01) keeps the variance to float64 precision.
+TEST(BatchNorm, VarianceStaysAccurateFarFromZero) {
+  const Tensor x = random_normal({64, 3, 3, 5}, 1000.0, 0.01, DType::Float64, 12);
+  const auto r = batch_norm_training(x, ones({5}, DType::Float64), zeros({5}, DType::Float64), 1e-5);
+  const auto v = x.to_vector<double>();
+  const auto mean = r.batch_mean.to_vector<double>(), var = r.batch_variance.to_vector<double>();
+  for (size_t c = 0; c < 5; ++c) {
+    double m = 0, q = 0;
+    for (size_t i = c; i < v.size(); i += 5) m += v[i];
+    m /= static_cast<double>(v.size() / 5);
+    for (size_t i = c; i < v.size(); i += 5) q += (v[i] - m) * (v[i] - m);
+    q /= static_cast<double>(v.size() / 5);
+    EXPECT_NEAR(mean[c], m, 1e-10) << c;
+    EXPECT_NEAR(var[c], q, 1e-12 * q) << c;
+    EXPECT_NEAR(q, 1e-4, 3e-5) << "the data's spread";
+  }
+}
+
 // 64 channels in and out keep the blocked layouts, where the weight gradient runs Winograd under
 // "auto" (fewer channels run NHWC kernels).
 TEST(Conv2D, WinogradMatchesDirect) {
