@@ -35,6 +35,15 @@ using Lanes = int32_t __attribute__((vector_size(kLanes * sizeof(int32_t))));
 // By reference: a vector passed by value changes the ABI between the clones' instruction sets.
 inline void load(Vec& v, const float* p) { std::memcpy(&v, p, sizeof v); }
 inline void store(float* p, const Vec& v) { std::memcpy(p, &v, sizeof v); }
+// Lane i of out is x[pick[i]]: one vector permutation with GCC; clang (the sanitizer build), which
+// has no shuffle by run-time indices, takes a loop.
+inline void permute(Vec& out, const Vec& x, const Lanes& pick) {
+#if defined(__clang__)
+  for (int i = 0; i < kLanes; ++i) out[i] = x[pick[i]];
+#else
+  out = __builtin_shuffle(x, pick);
+#endif
+}
 
 struct Layout {
   int64_t c, k_h, k_w, out_h;
@@ -149,7 +158,9 @@ inline void expand_image(const Layout& l, const Expansion& e, const float* padde
     for (int64_t h = 0; h < l.rows; ++h) {
       Vec x;
       load(x, from + h * l.padded_width);
-      store(expanded + h * l.width + k * kLanes, __builtin_shuffle(x, pick));
+      Vec expanded_x;
+      permute(expanded_x, x, pick);
+      store(expanded + h * l.width + k * kLanes, expanded_x);
     }
   }
 }
