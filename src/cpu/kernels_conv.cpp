@@ -377,12 +377,7 @@ dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(const Con
                                                               forward_pd(s, false, "linear"));
   };
   if (s.plain) {
-    try {
-      auto plain = make(s.alg, s.user_src, s.user_dst);
-      if (onednn::best_jit_kernel(plain)) return plain;
-    } catch (const dnnl::error&) {
-      // no kernel for plain layouts: as for fewer channels
-    }
+    return with_layouts(s, [&](const memory::desc& src, const memory::desc& dst) { return make(s.alg, src, dst); });
   }
   if (s.alg == dnnl::algorithm::convolution_auto) {
     try {

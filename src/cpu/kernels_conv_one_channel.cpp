@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cpu/loops.hpp"
+#include "loom/creation.hpp"
 
 namespace loom::cpu {
 namespace {
@@ -139,14 +140,18 @@ inline void output_columns(const Layout& l, const float* expanded, const float* 
   for (; oh < l.out_h; ++oh) rows(std::integral_constant<int, 1>{});
 }
 
-// Floats aligned to a whole vector (std::vector only promises 16 bytes).
-struct AlignedFloats {
-  std::vector<float> storage;
-  float* data;
-  explicit AlignedFloats(int64_t n) : storage(static_cast<size_t>(n + kLanes)) {
-    const auto at = reinterpret_cast<uintptr_t>(storage.data());
-    data = storage.data() + (kLanes - at / sizeof(float) % kLanes) % kLanes;
-  }
+// Floats rounded up to whole vectors, so that every scratch area starts aligned (the CPU
+// allocator's blocks are).
+inline int64_t whole_vectors(int64_t floats) { return (floats + kLanes - 1) / kLanes * kLanes; }
+
+// One thread's scratch: an image's padded rows (zero where padding), its expanded rows, and the
+// last partial output block.
+struct Scratch {
+  int64_t padded, expanded, tail;
+  explicit Scratch(const Layout& l)
+      : padded(whole_vectors(l.rows * l.padded_width)), expanded(whole_vectors(l.rows * l.width)),
+        tail(kRowsTogether * kBlock) {}
+  int64_t size() const { return padded + expanded + tail; }
 };
 
 // Expands every row of a padded image.
@@ -165,22 +170,23 @@ inline void expand_image(const Layout& l, const Expansion& e, const float* padde
   }
 }
 
-// Images [n0, n1).
+// Images [n0, n1), with one thread's scratch.
 LOOM_CPU_CLONES void one_channel_images(const ops::Conv2DGeometry& g, const Layout& l, const Expansion& e,
                                         const float* x, const float* filter_rows, const float* bias_row, bool relu,
-                                        float* y, int64_t n0, int64_t n1) {
-  std::vector<float> padded(static_cast<size_t>(l.rows * l.padded_width));  // padding stays zero
-  AlignedFloats expanded(l.rows * l.width);
-  AlignedFloats tail(kRowsTogether * kBlock);
+                                        float* y, int64_t n0, int64_t n1, float* scratch) {
+  const Scratch areas(l);
+  float* padded = scratch;
+  float* expanded = padded + areas.padded;
+  float* tail = expanded + areas.expanded;
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t h = 0; h < g.win.in_h; ++h) {
-      std::memcpy(padded.data() + (h + g.win.pad_top) * l.padded_width + g.win.pad_left,
+      std::memcpy(padded + (h + g.win.pad_top) * l.padded_width + g.win.pad_left,
                   x + (n * g.win.in_h + h) * g.win.in_w, g.win.in_w * sizeof(float));
     }
     float* y_image = y + n * l.out_h * l.valid;
-    expand_image(l, e, padded.data(), expanded.data);
+    expand_image(l, e, padded, expanded);
     for (int64_t j0 = 0; j0 < l.row; j0 += kBlock) {
-      output_columns<kRowsTogether>(l, expanded.data, filter_rows, bias_row, relu, j0, y_image, tail.data);
+      output_columns<kRowsTogether>(l, expanded, filter_rows, bias_row, relu, j0, y_image, tail);
     }
   }
 }
@@ -201,15 +207,26 @@ void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float*
   const Layout l = layout_of(g);
   const Expansion e(l);
   // The filter's C weights of each tap (HWIO, I = 1: filter[tap * C + c]) repeated along a row,
-  // zero past the valid outputs; the bias likewise.
-  AlignedFloats filter_rows(l.k_h * l.k_w * l.row), bias_row(l.row);
-  for (int64_t t = 0; t < l.k_h * l.k_w; ++t) {
-    for (int64_t j = 0; j < l.valid; ++j) filter_rows.data[t * l.row + j] = filter[t * l.c + j % l.c];
+  // zero past the valid outputs; the bias likewise. All memory comes from the allocator here,
+  // outside the parallel region (where an allocation failure could not be reported): the rows,
+  // then one scratch per thread, zeroed for the padding.
+  const int64_t taps = l.k_h * l.k_w;
+  const Tensor rows = zeros({(taps + 1) * l.row}, DType::Float32);
+  float* filter_rows = static_cast<float*>(rows.data_ptr());
+  float* bias_row = filter_rows + taps * l.row;
+  for (int64_t t = 0; t < taps; ++t) {
+    for (int64_t j = 0; j < l.valid; ++j) filter_rows[t * l.row + j] = filter[t * l.c + j % l.c];
   }
-  for (int64_t j = 0; j < l.valid; ++j) bias_row.data[j] = bias ? bias[j % l.c] : 0.0f;
-  const int64_t work = g.n * l.out_h * l.valid * l.k_h * l.k_w;
-  parallel_chunks(g.n, detail::threads_for(work, kExpensiveGrain), [&](int64_t n0, int64_t n1) {
-    one_channel_images(g, l, e, x, filter_rows.data, bias_row.data, relu, y, n0, n1);
+  for (int64_t j = 0; j < l.valid && bias; ++j) bias_row[j] = bias[j % l.c];
+  const int parts = detail::threads_for(g.n * l.out_h * l.valid * taps, kExpensiveGrain);
+  const int64_t per_part = Scratch(l).size();
+  const Tensor scratch = zeros({parts * per_part}, DType::Float32);
+  float* scratch_data = static_cast<float*>(scratch.data_ptr());
+  parallel_chunks(parts, parts, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      one_channel_images(g, l, e, x, filter_rows, bias_row, relu, y, g.n * p / parts, g.n * (p + 1) / parts,
+                         scratch_data + p * per_part);
+    }
   });
 }
 
