@@ -264,6 +264,7 @@ using detail::TapeImpl;
 
 GradientTape::GradientTape(bool persistent, bool watch_accessed_variables)
     : impl_(std::make_shared<TapeImpl>()) {
+  impl_->entries.reserve(8);  // a small step's entries without regrowing (1, 2, 4, ...)
   impl_->persistent = persistent;
   impl_->watch_accessed_variables = watch_accessed_variables;
   impl_->active = true;
