@@ -38,33 +38,112 @@ struct Lanes {
   }
 };
 
-// Calls f(start, length, acc) on every block of [0, n), where acc holds width * L per-lane
-// partial sums of the calling thread; returns their totals per channel (width groups of C).
-template <class F>
-std::vector<double> channel_sums(int64_t n, const Lanes& lanes, int width, F&& f) {
+// The four passes over the blocks. Per-lane values (a channel's value repeated along a block):
+// shift (Moments: x's shift, in double), u, v, w and mu (the mean) as each pass names them.
+enum class Pass { Moments, Normalize, GradSums, GradInput };
+
+template <class S>
+struct Operands {
+  using T = compute_t<S>;
+  const S* x = nullptr;
+  const S* dy = nullptr;
+  S* out = nullptr;  // y or dx
+  const double* shift = nullptr;
+  const T* u = nullptr;
+  const T* v = nullptr;
+  const T* w = nullptr;
+  const T* mu = nullptr;
+};
+
+// Runs one pass over blocks [b0, b1) of n elements in blocks of L; the sum passes add into acc
+// (2 * L per-lane partial sums).
+template <class S>
+inline void run_blocks(Pass pass, const Operands<S>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* __restrict acc) {
+  using T = compute_t<S>;
+  const T* __restrict u = o.u;
+  const T* __restrict v = o.v;
+  const T* __restrict w = o.w;
+  const T* __restrict mu = o.mu;
+  for (int64_t blk = b0; blk < b1; ++blk) {
+    const int64_t start = blk * L, len = std::min(L, n - start);
+    const S* __restrict x = o.x + start;
+    switch (pass) {  // (operands a pass does not use are null: no pointer arithmetic on them)
+      case Pass::Moments: {  // sums of d and d^2 for d = x - shift
+        double* __restrict second = acc + L;
+        for (int64_t j = 0; j < len; ++j) {
+          const double d = static_cast<T>(x[j]) - o.shift[j];
+          acc[j] += d;
+          second[j] += d * d;
+        }
+        break;
+      }
+      case Pass::Normalize: {  // y = x * u + v
+        S* __restrict out = o.out + start;
+        for (int64_t j = 0; j < len; ++j) out[j] = static_cast<S>(static_cast<T>(x[j]) * u[j] + v[j]);
+        break;
+      }
+      case Pass::GradSums: {  // sums of dy and dy * (x - mean)
+        const S* __restrict g = o.dy + start;
+        double* __restrict second = acc + L;
+        for (int64_t j = 0; j < len; ++j) {
+          const T gj = static_cast<T>(g[j]);
+          acc[j] += gj;
+          second[j] += gj * (static_cast<T>(x[j]) - mu[j]);
+        }
+        break;
+      }
+      case Pass::GradInput: {  // dx = u * (dy - v - (x - mean) * w)
+        const S* __restrict g = o.dy + start;
+        S* __restrict out = o.out + start;
+        for (int64_t j = 0; j < len; ++j) {
+          out[j] = static_cast<S>(u[j] * (static_cast<T>(g[j]) - v[j] - (static_cast<T>(x[j]) - mu[j]) * w[j]));
+        }
+        break;
+      }
+    }
+  }
+}
+
+// One instruction-set-dispatched entry per storage type (LOOM_CPU_CLONES: plain functions only).
+LOOM_CPU_CLONES void run_blocks_f32(Pass p, const Operands<float>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* acc) {
+  run_blocks(p, o, n, L, b0, b1, acc);
+}
+LOOM_CPU_CLONES void run_blocks_f64(Pass p, const Operands<double>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* acc) {
+  run_blocks(p, o, n, L, b0, b1, acc);
+}
+LOOM_CPU_CLONES void run_blocks_bf16(Pass p, const Operands<BFloat16>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* acc) {
+  run_blocks(p, o, n, L, b0, b1, acc);
+}
+void run_blocks_of(Pass p, const Operands<float>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* acc) { run_blocks_f32(p, o, n, L, b0, b1, acc); }
+void run_blocks_of(Pass p, const Operands<double>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* acc) { run_blocks_f64(p, o, n, L, b0, b1, acc); }
+void run_blocks_of(Pass p, const Operands<BFloat16>& o, int64_t n, int64_t L, int64_t b0, int64_t b1, double* acc) { run_blocks_bf16(p, o, n, L, b0, b1, acc); }
+
+// Runs a sum pass over [0, n) split across threads, each into its own per-lane partial sums;
+// returns their totals per channel (two groups of C).
+template <class S>
+std::vector<double> channel_sums(Pass pass, const Operands<S>& o, int64_t n, const Lanes& lanes) {
   const int64_t blocks = (n + lanes.L - 1) / lanes.L;
   const int nt = detail::threads_for(n, kCheapGrain);
   std::vector<std::vector<double>> partial(static_cast<size_t>(std::max(nt, 1)),
-                                           std::vector<double>(static_cast<size_t>(width * lanes.L), 0.0));
+                                           std::vector<double>(static_cast<size_t>(2 * lanes.L), 0.0));
   parallel_chunks(nt, nt, [&](int64_t tb, int64_t te) {
     for (int64_t t = tb; t < te; ++t) {
-      double* acc = partial[static_cast<size_t>(t)].data();
-      for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; ++b) f(b * lanes.L, std::min(lanes.L, n - b * lanes.L), acc);
+      run_blocks_of(pass, o, n, lanes.L, blocks * t / nt, blocks * (t + 1) / nt, partial[static_cast<size_t>(t)].data());
     }
   });
-  std::vector<double> total(static_cast<size_t>(width * lanes.L), 0.0);
+  std::vector<double> total(static_cast<size_t>(2 * lanes.L), 0.0);
   for (const auto& p : partial) {
     for (size_t j = 0; j < total.size(); ++j) total[j] += p[j];
   }
-  return lanes.fold(total, width);
+  return lanes.fold(total, 2);
 }
 
-// Calls f(start, length) on every block of [0, n), split across threads.
-template <class F>
-void for_blocks(int64_t n, const Lanes& lanes, F&& f) {
+// Runs an elementwise pass over [0, n), split across threads.
+template <class S>
+void for_blocks(Pass pass, const Operands<S>& o, int64_t n, const Lanes& lanes) {
   const int64_t blocks = (n + lanes.L - 1) / lanes.L;
   parallel_chunks(blocks, detail::threads_for(n, kCheapGrain), [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) f(k * lanes.L, std::min(lanes.L, n - k * lanes.L));
+    run_blocks_of(pass, o, n, lanes.L, b, e, nullptr);
   });
 }
 
@@ -91,16 +170,10 @@ void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
     std::vector<double> first(static_cast<size_t>(C), 0.0);
     for (int64_t c = 0; c < C && rows > 0; ++c) first[static_cast<size_t>(c)] = static_cast<T>(xp[c]);
     const std::vector<double> first_lanes = lanes.repeat(first);
-    const std::vector<double> moments = channel_sums(n, lanes, 2, [&](int64_t start, int64_t len, double* __restrict acc) {
-      const S* __restrict x = xp + start;
-      const double* __restrict k = first_lanes.data();
-      double* __restrict squares = acc + lanes.L;
-      for (int64_t j = 0; j < len; ++j) {
-        const double d = static_cast<T>(x[j]) - k[j];
-        acc[j] += d;
-        squares[j] += d * d;
-      }
-    });
+    Operands<S> o;
+    o.x = xp;
+    o.shift = first_lanes.data();
+    const std::vector<double> moments = channel_sums(Pass::Moments, o, n, lanes);
     std::vector<double> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
     for (int64_t c = 0; c < C; ++c) {
       const auto k = static_cast<size_t>(c);
@@ -118,13 +191,10 @@ void batch_norm_kernel(const OpCall& call, std::vector<Tensor>& out) {
       shift[k] = static_cast<T>(static_cast<T>(beta[c]) - mean[k] * s);
     }
     const std::vector<T> scale_lanes = lanes.repeat(scale), shift_lanes = lanes.repeat(shift);
-    for_blocks(n, lanes, [&](int64_t start, int64_t len) {
-      const S* __restrict x = xp + start;
-      const T* __restrict scale_j = scale_lanes.data();
-      const T* __restrict shift_j = shift_lanes.data();
-      S* __restrict yb = y + start;
-      for (int64_t j = 0; j < len; ++j) yb[j] = static_cast<S>(static_cast<T>(x[j]) * scale_j[j] + shift_j[j]);
-    });
+    o.out = y;
+    o.u = scale_lanes.data();
+    o.v = shift_lanes.data();
+    for_blocks(Pass::Normalize, o, n, lanes);
   });
 }
 
@@ -152,17 +222,11 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
     const int64_t n = rows * C;
     const Lanes lanes(std::max<int64_t>(C, 1));
     const std::vector<T> mean_lanes = lanes.repeat(mean);
-    std::vector<double> sums = channel_sums(n, lanes, 2, [&](int64_t start, int64_t len, double* __restrict acc) {
-      const S* __restrict gb = g + start;
-      const S* __restrict xb = xp + start;
-      const T* __restrict mu = mean_lanes.data();
-      double* __restrict dx_sum = acc + lanes.L;
-      for (int64_t j = 0; j < len; ++j) {
-        const T gj = static_cast<T>(gb[j]);
-        acc[j] += gj;
-        dx_sum[j] += gj * (static_cast<T>(xb[j]) - mu[j]);
-      }
-    });
+    Operands<S> o;
+    o.x = xp;
+    o.dy = g;
+    o.mu = mean_lanes.data();
+    const std::vector<double> sums = channel_sums(Pass::GradSums, o, n, lanes);
     S* dx = static_cast<S*>(out[0].data_ptr());
     S* dgamma = static_cast<S*>(out[1].data_ptr());
     S* dbeta = static_cast<S*>(out[2].data_ptr());
@@ -179,16 +243,11 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
       b[i] = static_cast<T>(m > 0 ? sums[static_cast<size_t>(C + c)] * is * is / m : 0.0);
     }
     const std::vector<T> k_lanes = lanes.repeat(k), a_lanes = lanes.repeat(a), b_lanes = lanes.repeat(b);
-    for_blocks(n, lanes, [&](int64_t start, int64_t len) {
-      const S* __restrict gb = g + start;
-      const S* __restrict xb = xp + start;
-      const T* __restrict kj = k_lanes.data();
-      const T* __restrict aj = a_lanes.data();
-      const T* __restrict bj = b_lanes.data();
-      const T* __restrict mu = mean_lanes.data();
-      S* __restrict d = dx + start;
-      for (int64_t j = 0; j < len; ++j) d[j] = static_cast<S>(kj[j] * (static_cast<T>(gb[j]) - aj[j] - (static_cast<T>(xb[j]) - mu[j]) * bj[j]));
-    });
+    o.out = dx;
+    o.u = k_lanes.data();
+    o.v = a_lanes.data();
+    o.w = b_lanes.data();
+    for_blocks(Pass::GradInput, o, n, lanes);
   });
 }
 
