@@ -21,9 +21,10 @@ inline constexpr int64_t kExpensiveGrain = 1 << 12;  // for exp, tanh, pow
 
 // A hot loop marked with this is compiled for AVX-512, AVX2 and baseline x86-64; the loader picks
 // the best one this CPU runs (GNU ifunc), so one binary runs anywhere and is fast on each; the
-// loop's callees are inlined into each clone (flatten), else they stay baseline code. The
-// clones differ in vector width only: no FMA contraction (-std=c++20 keeps it off), so all
-// give identical results. GCC only: clang refuses target_clones with flatten (its builds, the
+// loop's callees are inlined into each clone (flatten), else they stay baseline code. GCC
+// contracts a * b + c into one FMA where the instruction set has it (its C++ default is
+// -ffp-contract=fast), so the AVX-512 clone's results may differ from the baseline's in the
+// last bit; one machine always runs the same clone, so its results repeat. GCC only: clang refuses target_clones with flatten (its builds, the
 // sanitizer lane's, get the baseline code). Mark plain functions (wrappers that call templates,
 // as max-pool does), not function templates: GCC 12's clones of batch norm's row templates gave
 // about one run in a thousand a different result in the soak test (capi_soak).
