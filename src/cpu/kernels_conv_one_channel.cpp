@@ -8,10 +8,10 @@
 // the row's last partial vector) and the result is written in place, in NHWC. Image by image, the
 // expanded rows are built with one vector permutation per 16 floats; then column block by column
 // block (kBlock floats of the flat row), every output row of the block is computed from the
-// block's slice of them, which stays in the L1 cache. LeNet's first layer at 1 thread: ~1.1 ms,
-// where oneDNN's kernel and reorder took 1.65 ms (keeping a copy of the expanded rows per kw, to
-// align every load, measured no faster: the FMAs then ran at the core's peak, but building five
-// copies cost as much).
+// block's slice of them, which stays in the L1 cache; 3x3 and 5x5 filters stay in registers
+// (register_rows). LeNet's first layer at 1 thread: ~1.0 ms, where oneDNN's kernel and reorder
+// took 1.65 ms (keeping a copy of the expanded rows per kw, to align every load, measured no
+// faster: the FMAs then ran at the core's peak, but building five copies cost as much).
 #include "cpu/kernels_conv_one_channel.hpp"
 
 #include <algorithm>
@@ -119,25 +119,80 @@ inline void block_rows(const Layout& l, const float* expanded, const float* filt
   }
 }
 
-// Writes columns [j0, j0 + kBlock) of the output rows of one image, R rows at a time: whole
-// blocks straight into y, the last partial block through `tail` (writing past the row would
-// overrun the last image).
-template <int R>
-inline void output_columns(const Layout& l, const float* expanded, const float* filter_rows, const float* bias_row,
-                           bool relu, int64_t j0, float* y_image, float* tail) {
-  const bool whole = j0 + kBlock <= l.valid;
+// Filters held in registers, for 3x3 and 5x5 filters: one vector of columns per block, every
+// tap's filter vector loaded once per block, and each expanded input row loaded once per kw for
+// all the output rows of the group whose windows cover it -- the FMAs no longer wait on a filter
+// and an input load each. The sums run in the same order as block_rows' (kh, then kw).
+template <int KH, int KW, int R>
+inline void register_rows(const Layout& l, const float* expanded, const Vec (&w)[KH][KW], const float* bias_row, bool relu,
+                          int64_t oh, int64_t j0, float* out[R]) {
+  Vec acc[R];
+  for (int r = 0; r < R; ++r) load(acc[r], bias_row + j0);
+  // Unrolled whole, so that every filter and accumulator index is a constant (a register).
+#pragma GCC unroll 16
+  for (int i = 0; i < R + KH - 1; ++i) {
+    const float* x = expanded + (oh + i) * l.width + j0;
+#pragma GCC unroll 8
+    for (int kw = 0; kw < KW; ++kw) {
+      Vec xv;
+      load(xv, x + kw * l.c);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const int kh = i - r;
+        if (kh >= 0 && kh < KH) acc[r] += xv * w[kh][kw];
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    if (relu) acc[r] = acc[r] < Vec{} ? Vec{} : acc[r];  // NaN stays NaN, as relu
+    store(out[r], acc[r]);
+  }
+}
+
+// Writes columns [j0, j0 + Width) of the output rows of one image, R rows at a time through
+// compute(rows, oh, out): whole blocks straight into y, the last partial block through `tail`
+// (writing past the row would overrun the last image).
+template <int R, int64_t Width, class Compute>
+inline void output_columns(const Layout& l, int64_t j0, float* y_image, float* tail, Compute&& compute) {
+  const bool whole = j0 + Width <= l.valid;
   int64_t oh = 0;
   const auto rows = [&](auto r_count) {
     constexpr int Rows = decltype(r_count)::value;
     float* out[Rows];
-    for (int r = 0; r < Rows; ++r) out[r] = whole ? y_image + (oh + r) * l.valid + j0 : tail + r * kBlock;
-    block_rows<Rows>(l, expanded, filter_rows, bias_row, relu, oh, j0, out);
+    for (int r = 0; r < Rows; ++r) out[r] = whole ? y_image + (oh + r) * l.valid + j0 : tail + r * Width;
+    compute(r_count, oh, out);
     if (!whole) {
-      for (int r = 0; r < Rows; ++r) std::memcpy(y_image + (oh + r) * l.valid + j0, tail + r * kBlock, (l.valid - j0) * sizeof(float));
+      for (int r = 0; r < Rows; ++r) std::memcpy(y_image + (oh + r) * l.valid + j0, tail + r * Width, (l.valid - j0) * sizeof(float));
     }
   };
   for (; oh + R <= l.out_h; oh += R) rows(std::integral_constant<int, R>{});
   for (; oh < l.out_h; ++oh) rows(std::integral_constant<int, 1>{});
+}
+
+// All output columns of one image: through register_rows for KH x KW filters, R rows at a time.
+template <int KH, int KW, int R>
+inline void register_columns(const Layout& l, const float* expanded, const float* filter_rows, const float* bias_row,
+                             bool relu, float* y_image, float* tail) {
+  for (int64_t j0 = 0; j0 < l.valid; j0 += kLanes) {
+    Vec w[KH][KW];
+    for (int kh = 0; kh < KH; ++kh) {
+      for (int kw = 0; kw < KW; ++kw) load(w[kh][kw], filter_rows + (kh * KW + kw) * l.row + j0);
+    }
+    output_columns<R, kLanes>(l, j0, y_image, tail, [&](auto r_count, int64_t oh, float** out) {
+      register_rows<KH, KW, decltype(r_count)::value>(l, expanded, w, bias_row, relu, oh, j0, out);
+    });
+  }
+}
+
+// All output columns of one image for other filter sizes, kBlock floats and kRowsTogether rows at
+// a time.
+inline void general_columns(const Layout& l, const float* expanded, const float* filter_rows, const float* bias_row,
+                            bool relu, float* y_image, float* tail) {
+  for (int64_t j0 = 0; j0 < l.row; j0 += kBlock) {
+    output_columns<kRowsTogether, kBlock>(l, j0, y_image, tail, [&](auto r_count, int64_t oh, float** out) {
+      block_rows<decltype(r_count)::value>(l, expanded, filter_rows, bias_row, relu, oh, j0, out);
+    });
+  }
 }
 
 // Floats rounded up to whole vectors, so that every scratch area starts aligned (the CPU
@@ -150,7 +205,7 @@ struct Scratch {
   int64_t padded, expanded, tail;
   explicit Scratch(const Layout& l)
       : padded(whole_vectors(l.rows * l.padded_width)), expanded(whole_vectors(l.rows * l.width)),
-        tail(kRowsTogether * kBlock) {}
+        tail(std::max<int64_t>(kRowsTogether * kBlock, 8 * kLanes)) {}
   int64_t size() const { return padded + expanded + tail; }
 };
 
@@ -185,9 +240,9 @@ LOOM_CPU_CLONES void one_channel_images(const ops::Conv2DGeometry& g, const Layo
     }
     float* y_image = y + n * l.out_h * l.valid;
     expand_image(l, e, padded, expanded);
-    for (int64_t j0 = 0; j0 < l.row; j0 += kBlock) {
-      output_columns<kRowsTogether>(l, expanded, filter_rows, bias_row, relu, j0, y_image, tail);
-    }
+    if (l.k_h == 5 && l.k_w == 5) register_columns<5, 5, 4>(l, expanded, filter_rows, bias_row, relu, y_image, tail);
+    else if (l.k_h == 3 && l.k_w == 3) register_columns<3, 3, 8>(l, expanded, filter_rows, bias_row, relu, y_image, tail);
+    else general_columns(l, expanded, filter_rows, bias_row, relu, y_image, tail);
   }
 }
 
