@@ -124,6 +124,57 @@ TEST(Conv2D, WeightGradientWithFewChannelsMatchesFloat64) {
 // One input channel (a grayscale first layer) runs a direct kernel, not oneDNN: no primitive is
 // created. Output widths that are not whole vectors, odd heights, asymmetric padding, one and 16
 // output channels, with and without bias and relu; NaN reaches the outputs whose windows hold it.
+// The one-channel weight-gradient kernel (3x3 and 5x5 filters, fewer than 16 channels, float32)
+// against float64: odd sizes, partial last vectors, asymmetric padding, a NaN in dy; no oneDNN
+// primitive.
+TEST(Conv2D, OneInputChannelFilterGradientMatchesFloat64) {
+  struct Case {
+    Shape x;
+    std::vector<int64_t> filter;
+    Padding padding;
+  };
+  const Case cases[] = {{{9, 28, 28, 1}, {5, 5, 1, 6}, "same"},        {{3, 28, 28, 1}, {3, 3, 1, 15}, "same"},
+                        {{2, 13, 9, 1}, {3, 3, 1, 5}, "valid"},        {{4, 7, 30, 1}, {5, 5, 1, 7}, Padding(1, 2, 0, 3)},
+                        {{1, 11, 6, 1}, {3, 3, 1, 1}, Padding(0, 2, 2, 1)}, {{5, 9, 9, 1}, {5, 5, 1, 12}, "valid"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.x.str() + " * " + Shape(c.filter).str());
+    const Tensor x = random_normal(c.x, 0, 1, DType::Float32, 41);
+    const Tensor f = random_normal(Shape(c.filter), 0, 0.3, DType::Float32, 42);
+    Conv2DOptions o;
+    o.padding = c.padding;
+    const Shape y_shape = conv2d(x, f, Tensor(), o).shape();
+    const Tensor dy = random_normal(y_shape, 0, 1, DType::Float32, 43);
+    const int64_t created = onednn::primitive_creations();
+    GradientTape tape;
+    tape.watch(f);
+    const Tensor y = conv2d(x, f, Tensor(), o);
+    const Tensor df = tape.gradient({y}, {f}, {dy})[0];
+    EXPECT_EQ(onednn::primitive_creations(), created);
+    const Tensor f64 = cast(f, DType::Float64);
+    GradientTape tape64;
+    tape64.watch(f64);
+    const Tensor y64 = conv2d(cast(x, DType::Float64), f64, Tensor(), o);
+    const Tensor ref = tape64.gradient({y64}, {f64}, {cast(dy, DType::Float64)})[0];
+    ASSERT_EQ(df.shape(), ref.shape());
+    const double scale = reduce_max(abs(ref)).item<double>();
+    EXPECT_LT(reduce_max(abs(cast(df, DType::Float64) - ref)).item<double>(), 1e-5 * scale + 1e-6);
+  }
+  // A NaN in dy at (0, 2, 3, channel 1) reaches exactly channel 1's taps (every tap whose input
+  // position (2 + kh - 1, 3 + kw - 1) lies inside the 3x3 "same" padding: all nine here).
+  const Tensor x = random_normal({2, 6, 7, 1}, 0, 1, DType::Float32, 44);
+  auto values = random_normal({2, 6, 7, 4}, 0, 1, DType::Float32, 45).to_vector<float>();
+  values[(2 * 7 + 3) * 4 + 1] = std::nanf("");
+  const Tensor dy = constant(values, Shape{2, 6, 7, 4});
+  const Tensor f = random_normal({3, 3, 1, 4}, 0, 1, DType::Float32, 46);
+  Conv2DOptions o;
+  o.padding = "same";
+  GradientTape tape;
+  tape.watch(f);
+  const Tensor y = conv2d(x, f, Tensor(), o);
+  const auto df = tape.gradient({y}, {f}, {dy})[0].to_vector<float>();
+  for (size_t k = 0; k < df.size(); ++k) EXPECT_EQ(std::isnan(df[k]), k % 4 == 1) << k;
+}
+
 TEST(Conv2D, OneInputChannelMatchesFloat64) {
   struct Case {
     Shape x;

@@ -542,6 +542,11 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
 void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor x = call.inputs[0].contiguous(), dy = call.inputs[1].contiguous();
   const auto geo = ops::conv2d_geometry(x.shape(), out[0].shape(), call.attrs, call.name());
+  if (out[0].numel() > 0 && one_channel_filter_grad_applies(geo, x.dtype())) {
+    one_channel_filter_grad(geo, static_cast<const float*>(x.data_ptr()), static_cast<const float*>(dy.data_ptr()),
+                            static_cast<float*>(out[0].data_ptr()));
+    return;
+  }
   run(backprop_filter_kernel, call, out, geo,
       [&] { onednn_backprop_filter(conv_setup(geo, call.attrs, call.name(), x.dtype()), x, dy, out[0]); },
       [&](auto tag) {

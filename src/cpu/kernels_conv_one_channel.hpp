@@ -1,5 +1,6 @@
 #pragma once
-// A direct float32 forward convolution for one-channel NHWC images (see the .cpp).
+// Direct float32 kernels for convolutions of one-channel NHWC images: the forward convolution and
+// its weight gradient (see the .cpp).
 #include <string>
 
 #include "loom/backend/geometry.hpp"
@@ -13,5 +14,10 @@ bool one_channel_conv_applies(const ops::Conv2DGeometry& g, DType dtype, const s
 // y = act(conv(x, filter) + bias): x NHWC with C = 1, filter HWIO, bias (C_out) or null, y NHWC.
 void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float* filter, const float* bias, bool relu,
                       float* y);
+// Whether one_channel_filter_grad serves this convolution: as one_channel_conv, with a 3x3 or 5x5
+// filter and fewer than 16 output channels.
+bool one_channel_filter_grad_applies(const ops::Conv2DGeometry& g, DType dtype);
+// df = the gradient of conv(x, f) with respect to f (HWIO, I = 1) for output gradient dy (NHWC).
+void one_channel_filter_grad(const ops::Conv2DGeometry& g, const float* x, const float* dy, float* df);
 
 }  // namespace loom::cpu
