@@ -309,6 +309,48 @@ TEST(Cuda, ConvolutionsAgreeOnCudnnAndIm2col) {
   }
 }
 
+// float16 and bfloat16 convolutions (the mixed-precision policies) on cuDNN's tensor cores, and
+// widened to float32 where cuDNN declines (asymmetric padding; cuDNN off): forward and both
+// gradients against float64 on the CPU, within each dtype's rounding of inputs and outputs.
+TEST(Cuda, HalfConvolutionsMatchFloat64) {
+  REQUIRE_GPU();
+  Conv2DOptions same, asymmetric;
+  same.padding = "same";
+  asymmetric.padding = Padding(1, 2, 0, 1);
+  for (const DType half : {DType::Float16, DType::BFloat16}) {
+    for (const Conv2DOptions& o : {same, asymmetric}) {
+      // Inputs exactly representable in the 16-bit dtype, so that the reference sees the same.
+      const Tensor x = cast(cast(random_normal({4, 12, 12, 16}, 0, 1, DType::Float32, 51), half), DType::Float64);
+      const Tensor w = cast(cast(random_normal({3, 3, 16, 32}, 0, 0.2, DType::Float32, 52), half), DType::Float64);
+      const Tensor r = cast(cast(random_normal(conv2d(x, w, Tensor(), o).shape(), 0, 1, DType::Float32, 53), half), DType::Float64);
+      auto run = [&](const Tensor& xs, const Tensor& ws, const Tensor& rs) {
+        GradientTape tape;
+        tape.watch(std::vector<Tensor>{xs, ws});
+        const Tensor y = conv2d(xs, ws, Tensor(), o);
+        const auto g = tape.gradient(std::vector<Tensor>{y}, std::vector<Tensor>{xs, ws}, std::vector<Tensor>{rs});
+        return std::vector<Tensor>{y, g[0], g[1]};
+      };
+      const auto ref = run(x, w, r);
+      for (const bool cudnn : {true, false}) {
+        set_cudnn_enabled(cudnn);
+        std::vector<Tensor> got;
+        {
+          DeviceScope s("GPU:0");
+          got = run(cast(x, half).to("GPU:0"), cast(w, half).to("GPU:0"), cast(r, half).to("GPU:0"));
+        }
+        set_cudnn_enabled(true);
+        for (size_t i = 0; i < got.size(); ++i) {
+          EXPECT_EQ(got[i].dtype(), half);
+          const double scale = reduce_max(abs(ref[i])).item<double>();
+          const double err = reduce_max(abs(cast(got[i].to("CPU:0"), DType::Float64) - ref[i])).item<double>();
+          EXPECT_LT(err, (half == DType::Float16 ? 4e-3 : 2e-2) * scale)
+              << dtype_name(half) << (cudnn ? " cudnn " : " widened ") << "output " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(Cuda, MemoryStatsLimitsAndOutOfMemory) {
   REQUIRE_GPU();
   synchronize("GPU:0");

@@ -2,7 +2,8 @@
 // smaller than building graphs through the backend API for three fixed operations). Activations
 // stay NHWC; the HWIO filter is handed to cuDNN as KRSC (O, H, W, I), cuDNN's NHWC filter layout.
 // Algorithms come from cuDNN's heuristics, restricted to deterministic ones so that a GPU run
-// repeats bit for bit (as the im2col kernels do), and are cached per shape.
+// repeats bit for bit (as the im2col kernels do), and are cached per shape. float16 and bfloat16
+// (mixed-precision policies) run on tensor cores, accumulating in float32.
 #include <cudnn.h>
 
 #include <array>
@@ -60,7 +61,7 @@ DeviceHandle* handle_for(int device) {
 // (its output size differs from loom's, i.e. the padding is not symmetric).
 class Descriptors {
  public:
-  Descriptors(const ops::Conv2DGeometry& geo, cudnnDataType_t type, cudnnMathType_t math) {
+  Descriptors(const ops::Conv2DGeometry& geo, cudnnDataType_t type, cudnnDataType_t compute, cudnnMathType_t math) {
     const auto& w = geo.win;
     const int n = static_cast<int>(geo.n), c = static_cast<int>(geo.c_in), o = static_cast<int>(geo.c_out);
     const int groups = static_cast<int>(geo.groups);
@@ -71,7 +72,7 @@ class Descriptors {
             cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, type, n, o, int(w.out_h), int(w.out_w)) == CUDNN_STATUS_SUCCESS &&
             cudnnSetFilter4dDescriptor(f, type, CUDNN_TENSOR_NHWC, o, c / groups, int(w.k_h), int(w.k_w)) == CUDNN_STATUS_SUCCESS &&
             cudnnSetConvolution2dDescriptor(conv, int(w.pad_top), int(w.pad_left), int(w.stride_h), int(w.stride_w), int(w.dil_h),
-                                            int(w.dil_w), CUDNN_CROSS_CORRELATION, type) == CUDNN_STATUS_SUCCESS &&
+                                            int(w.dil_w), CUDNN_CROSS_CORRELATION, compute) == CUDNN_STATUS_SUCCESS &&
             cudnnSetConvolutionGroupCount(conv, groups) == CUDNN_STATUS_SUCCESS &&
             cudnnSetConvolutionMathType(conv, math) == CUDNN_STATUS_SUCCESS;
     // With symmetric padding the windows of both agree exactly when the output sizes do: a
@@ -154,20 +155,34 @@ Choice choose(cudnnHandle_t h, const Descriptors& d, cudnnMathType_t math) {
   return {};
 }
 
+// cuDNN's data type for a loom dtype (false: none).
+bool data_type(DType dtype, cudnnDataType_t* type) {
+  switch (dtype) {
+    case DType::Float32: *type = CUDNN_DATA_FLOAT; return true;
+    case DType::Float64: *type = CUDNN_DATA_DOUBLE; return true;
+    case DType::Float16: *type = CUDNN_DATA_HALF; return true;
+    case DType::BFloat16: *type = CUDNN_DATA_BFLOAT16; return true;
+    default: return false;
+  }
+}
+
 template <class D>
 bool convolve(const char* op, const ops::Conv2DGeometry& geo, DType dtype, Device device, const void* a, const void* b,
               void* c) {
-  if (!cudnn_enabled() || !fits_int(geo) || (dtype != DType::Float32 && dtype != DType::Float64)) return false;
+  cudnnDataType_t type{};
+  if (!cudnn_enabled() || !fits_int(geo) || !data_type(dtype, &type)) return false;
   use_device(device.index);  // a cuDNN handle works on the device that was current at its creation
   DeviceHandle* h = handle_for(device.index);
   if (h == nullptr) return false;
-  const cudnnDataType_t type = dtype == DType::Float32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
+  const bool half = dtype == DType::Float16 || dtype == DType::BFloat16;
   const bool tf32 = dtype == DType::Float32 && float32_matmul_precision() == "high";
-  // Full float32 unless float32_matmul_precision is "high" (TF32), as for matrix products.
-  const cudnnMathType_t math = dtype == DType::Float32 && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+  // 16-bit data accumulates in float32 on tensor cores; float32 stays full precision unless
+  // float32_matmul_precision is "high" (TF32), as for matrix products.
+  const cudnnDataType_t compute = dtype == DType::Float64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  const cudnnMathType_t math = half ? CUDNN_TENSOR_OP_MATH : dtype == DType::Float32 && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
 
   std::lock_guard<std::mutex> lock(h->mutex);
-  Descriptors d(geo, type, math);
+  Descriptors d(geo, type, compute, math);
   if (!d.valid) return false;
   const auto& w = geo.win;
   const std::array<int64_t, 18> key{D::kId, static_cast<int64_t>(dtype), tf32, geo.n, geo.c_in, geo.c_out, geo.groups,
@@ -184,10 +199,11 @@ bool convolve(const char* op, const ops::Conv2DGeometry& geo, DType dtype, Devic
       D::workspace(h->handle, d, algo, &bytes) != CUDNN_STATUS_SUCCESS)
     return false;
   const Tensor workspace = empty({static_cast<int64_t>(bytes)}, DType::UInt8, device, op);
+  // The scaling factors are double for double data, float for every other type.
   const float one_f = 1, zero_f = 0;
   const double one_d = 1, zero_d = 0;
-  const void* one = dtype == DType::Float32 ? static_cast<const void*>(&one_f) : &one_d;
-  const void* zero = dtype == DType::Float32 ? static_cast<const void*>(&zero_f) : &zero_d;
+  const void* one = dtype != DType::Float64 ? static_cast<const void*>(&one_f) : &one_d;
+  const void* zero = dtype != DType::Float64 ? static_cast<const void*>(&zero_f) : &zero_d;
   const cudnnStatus_t status = D::run(h->handle, d, algo, one, zero, a, b, c, bytes ? workspace.data_ptr() : nullptr, bytes);
   if (status != CUDNN_STATUS_SUCCESS) throw DeviceError(std::string("[") + op + "] cuDNN error: " + cudnnGetErrorString(status));
   check_launch(op);

@@ -103,6 +103,7 @@ void conv2d_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const std::string act = ops::fused_activation(call);
   const bool on_cudnn = cudnn_conv2d(geo, x, f, out[0]);
   if (on_cudnn && call.inputs.size() == 2 && act == "linear") return;
+  if (!on_cudnn && is_half(x.dtype())) return run_kernel_widened(conv2d_kernel, call, out);  // im2col is float32/64
   Tensor y = on_cudnn ? out[0] : im2col_conv2d(geo, x, f);
   if (call.inputs.size() == 3) y = y + call.inputs[2];
   ops::copy_into(out[0], activation(y, act));
@@ -113,6 +114,7 @@ void backprop_input_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor& f = call.inputs[1];
   const auto geo = ops::conv2d_geometry(out[0].shape(), f.shape(), call.attrs, call.name());
   if (out[0].numel() == 0 || cudnn_conv2d_backprop_input(geo, dy, f, out[0])) return;
+  if (is_half(dy.dtype())) return run_kernel_widened(backprop_input_kernel, call, out);
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
@@ -136,6 +138,7 @@ void backprop_filter_kernel(const OpCall& call, std::vector<Tensor>& out) {
   const Tensor& dy = call.inputs[1];
   const auto geo = ops::conv2d_geometry(x.shape(), out[0].shape(), call.attrs, call.name());
   if (out[0].numel() == 0 || cudnn_conv2d_backprop_filter(geo, x, dy, out[0])) return;
+  if (is_half(x.dtype())) return run_kernel_widened(backprop_filter_kernel, call, out);
   const int64_t G = geo.groups, ICg = geo.c_in / G, OCg = geo.c_out / G;
   std::vector<Tensor> parts;
   for (int64_t g = 0; g < G; ++g) {
@@ -278,9 +281,11 @@ void avg_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
 
 void register_nn_kernels() {
   const DeviceType gpu = DeviceType::GPU;
-  register_kernel("conv2d", gpu, conv2d_kernel, kFloatTypes);
-  register_kernel("conv2d_backprop_input", gpu, backprop_input_kernel, kFloatTypes);
-  register_kernel("conv2d_backprop_filter", gpu, backprop_filter_kernel, kFloatTypes);
+  // 16-bit convolutions on cuDNN's tensor cores (the mixed-precision policies); what cuDNN
+  // declines runs widened to float32.
+  register_kernel("conv2d", gpu, conv2d_kernel, kFloatTypes | kHalfTypes);
+  register_kernel("conv2d_backprop_input", gpu, backprop_input_kernel, kFloatTypes | kHalfTypes);
+  register_kernel("conv2d_backprop_filter", gpu, backprop_filter_kernel, kFloatTypes | kHalfTypes);
   register_kernel("max_pool2d", gpu, max_pool_kernel, kFloatTypes);
   register_kernel("max_pool2d_grad", gpu, max_pool_grad_kernel, kFloatTypes);
   register_kernel("avg_pool2d", gpu, avg_pool_kernel, kFloatTypes);

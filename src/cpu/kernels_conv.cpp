@@ -439,7 +439,7 @@ void run(KernelFn kernel, const OpCall& call, std::vector<Tensor>& outputs, cons
     try {
       onednn_path();
     } catch (const dnnl::error&) {
-      onednn::widened(kernel, call, outputs);
+      run_kernel_widened(kernel, call, outputs);
     }
     return;
   }

@@ -160,7 +160,7 @@ void matmul_kernel(const OpCall& call, std::vector<Tensor>& out) {
                     cp + i * m * n, n);
       }
     } catch (const dnnl::error&) {
-      onednn::widened(matmul_kernel, call, out);
+      run_kernel_widened(matmul_kernel, call, out);
     }
     return;
   }

@@ -192,6 +192,23 @@ void autocast_variables(const OpDef& op, const std::vector<Tensor>& inputs, std:
 
 }  // namespace
 
+void run_kernel_widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& outputs) {
+  DType half = DType::Float32;
+  for (const Tensor& y : outputs) {
+    if (is_half(y.dtype())) half = y.dtype();
+  }
+  std::vector<Tensor> inputs = call.inputs;
+  for (Tensor& x : inputs) {
+    if (x.dtype() == half) x = cast(x, DType::Float32);
+  }
+  std::vector<Tensor> wide;
+  for (const Tensor& y : outputs) wide.push_back(y.dtype() == half ? empty(y.shape(), DType::Float32, y.device(), call.name()) : y);
+  kernel(OpCall{call.op, inputs, call.attrs, call.device}, wide);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].dtype() == half) ops::copy_into(outputs[i], cast(wide[i], half));
+  }
+}
+
 std::vector<Tensor> dispatch(const OpDef& op, const std::vector<Tensor>& inputs,
                              const Attrs& given_attrs) {
   check_inputs(op, inputs);

@@ -67,6 +67,11 @@ LOOM_BACKEND_API void register_kernel(std::string_view op, DeviceType device, Ke
 /// (InternalError). Where a kernel declines a dtype the op's fallback runs, if it has one.
 LOOM_BACKEND_API void register_kernel(std::string_view op, DeviceType device, KernelFn fn, DTypeMask dtypes);
 
+/// For a kernel that accepts a 16-bit float dtype but declines this call (a case its library
+/// lacks): runs `kernel` in float32 on widened copies of the call's inputs of that dtype and
+/// rounds its outputs back into `outputs` (sums and products then accumulate in float32).
+LOOM_BACKEND_API void run_kernel_widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& outputs);
+
 namespace ops {
 
 /// Writes `src` into the (possibly strided) view `dst` of the same shape and dtype on the same

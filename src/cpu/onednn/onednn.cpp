@@ -132,15 +132,6 @@ bool same_bytes(const dnnl::memory::desc& a, const dnnl::memory::desc& b) {
 
 void decline(const char* why) { throw dnnl::error(dnnl_unimplemented, why); }
 
-void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out) {
-  std::vector<Tensor> inputs;
-  for (const Tensor& x : call.inputs) inputs.push_back(x.dtype() == DType::BFloat16 ? cast(x, DType::Float32) : x);
-  std::vector<Tensor> wide;
-  for (const Tensor& y : out) wide.push_back(empty(y.shape(), DType::Float32, Device::cpu(), call.name()));
-  kernel(OpCall{call.op, inputs, call.attrs, call.device}, wide);
-  for (size_t i = 0; i < out.size(); ++i) ops::copy_into(out[i], cast(wide[i], DType::BFloat16));
-}
-
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user) {
   return dnnl::memory(user, engine(), t.data_ptr());
 }

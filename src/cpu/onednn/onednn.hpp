@@ -63,10 +63,6 @@ LOOM_INTERNAL_API bool same_bytes(const dnnl::memory::desc& a, const dnnl::memor
 // Throws the dnnl::error a declined primitive gives (callers cache the refusal and repeat it).
 [[noreturn]] void decline(const char* why);
 
-// bfloat16 that oneDNN declines (a CPU without bf16 instructions): `kernel` in float32 on
-// widened copies of the bfloat16 inputs, its outputs rounded back to bfloat16.
-void widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>& out);
-
 // A loom tensor (contiguous, in `user` layout) wrapped as oneDNN memory.
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& user);
 
