@@ -38,12 +38,16 @@ def workloads():
 
     def conv(x, w, b, pad):
         x.requires_grad_(True), w.requires_grad_(True), b.requires_grad_(True)
-        dy = torch.randn(F.conv2d(x, w, b, padding=pad).shape, device=dev)
+        dy = torch.randn(F.conv2d(x, w, b, padding=pad).shape, device=dev, dtype=x.dtype)
         return gpu_time(lambda: torch.autograd.grad(F.conv2d(x, w, b, padding=pad), [x, w, b], dy))
     out["gpu conv2d fwd+bwd LeNet conv1"] = conv(torch.randn(256, 1, 28, 28, device=dev), torch.randn(6, 1, 5, 5, device=dev) * 0.1,
                                                  torch.zeros(6, device=dev), 2)
     out["gpu conv2d fwd+bwd VGG layer"] = conv(torch.randn(32, 64, 32, 32, device=dev), torch.randn(64, 64, 3, 3, device=dev) * 0.05,
                                                torch.zeros(64, device=dev), 1)
+    for name, half in (("bfloat16", torch.bfloat16), ("float16", torch.float16)):
+        out[f"gpu conv2d fwd+bwd VGG layer [{name}]"] = conv(
+            torch.randn(32, 64, 32, 32, device=dev, dtype=half), (torch.randn(64, 64, 3, 3, device=dev) * 0.05).to(half),
+            torch.zeros(64, device=dev, dtype=half), 1)
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 10)).to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)

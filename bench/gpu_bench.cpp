@@ -1,6 +1,6 @@
 // GPU benchmarks: matmul (float32, TF32, bfloat16) at 4096 through loom and through raw cuBLAS
-// in the same run, conv2d forward + backward, an MLP train step and a LeNet-style epoch on
-// synthetic data. Usage: gpu_bench [--json FILE]
+// in the same run, conv2d forward + backward (float32; the VGG layer also in bfloat16 and
+// float16), an MLP train step and a LeNet-style epoch on synthetic data. Usage: gpu_bench [--json FILE]
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   Conv2DOptions same;
   same.padding = "same";
   auto conv_step = [&](const Tensor& x, const Tensor& w, const Tensor& b) {
-    const Tensor dy = random_normal(conv2d(x, w, b, same).shape(), 0, 1, DType::Float32, 3);
+    const Tensor dy = cast(random_normal(conv2d(x, w, b, same).shape(), 0, 1, DType::Float32, 3), x.dtype());
     return gpu_time([&] {
       GradientTape tape;
       tape.watch(std::vector<Tensor>{x, w, b});
@@ -88,6 +88,13 @@ int main(int argc, char** argv) {
     table.add({"gpu conv2d fwd+bwd VGG layer" + route, vgg, "ms", vgg * 1e3, "", 0});
   }
   set_cudnn_enabled(true);
+  // The VGG layer in 16 bits (the mixed-precision policies' convolutions): cuDNN's tensor cores.
+  for (const DType half : {DType::BFloat16, DType::Float16}) {
+    const auto low = [&](const Tensor& t) { return cast(t, half); };
+    const double vgg = conv_step(low(random_normal({32, 32, 32, 64}, 0, 1, DType::Float32, 6)),
+                                 low(random_normal({3, 3, 64, 64}, 0, 0.05, DType::Float32, 7)), low(zeros({64})));
+    table.add({std::string("gpu conv2d fwd+bwd VGG layer [") + dtype_name(half) + "]", vgg, "ms", vgg * 1e3, "", 0});
+  }
   {
     set_seed(1);
     auto model = std::make_shared<Sequential>(std::vector<LayerPtr>{std::make_shared<Dense>(256, "relu"), std::make_shared<Dense>(256, "relu"),
