@@ -136,14 +136,21 @@ std::vector<Tensor> run_on(const KernelEntry& k, const OpCall& call, const std::
   return outputs;
 }
 
-// Where a device has no kernel for a 16-bit float dtype but one for float32, the call runs in
-// float32: inputs of that dtype are widened and outputs narrowed back, so that sums and
-// products accumulate in float32 (as mixed-precision training expects of such ops).
-std::vector<Tensor> run_widened(const OpCall& call, const std::vector<TensorMeta>& metas, DType half) {
-  std::vector<Tensor> wide = call.inputs;
+// The inputs of dtype `half` cast to float32, the others as they are.
+std::vector<Tensor> widened_inputs(const std::vector<Tensor>& inputs, DType half) {
+  std::vector<Tensor> wide = inputs;
   for (Tensor& x : wide) {
     if (x.dtype() == half) x = cast(x, DType::Float32);
   }
+  return wide;
+}
+
+// Where a device has no kernel for a 16-bit float dtype but one for float32, the call runs in
+// float32: inputs of that dtype are widened and outputs narrowed back, so that sums and
+// products accumulate in float32 (as mixed-precision training expects of such ops).
+// (run_kernel_widened, below, does the same for a kernel that declines a 16-bit call.)
+std::vector<Tensor> run_widened(const OpCall& call, const std::vector<TensorMeta>& metas, DType half) {
+  const std::vector<Tensor> wide = widened_inputs(call.inputs, half);
   const OpCall wide_call{call.op, wide, call.attrs, call.device};
   std::vector<Tensor> outputs = run_on(kernel_for(call.op, call.device, DType::Float32), wide_call, call.op.infer(wide_call));
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -197,10 +204,7 @@ void run_kernel_widened(KernelFn kernel, const OpCall& call, std::vector<Tensor>
   for (const Tensor& y : outputs) {
     if (is_half(y.dtype())) half = y.dtype();
   }
-  std::vector<Tensor> inputs = call.inputs;
-  for (Tensor& x : inputs) {
-    if (x.dtype() == half) x = cast(x, DType::Float32);
-  }
+  const std::vector<Tensor> inputs = widened_inputs(call.inputs, half);
   std::vector<Tensor> wide;
   for (const Tensor& y : outputs) wide.push_back(y.dtype() == half ? empty(y.shape(), DType::Float32, y.device(), call.name()) : y);
   kernel(OpCall{call.op, inputs, call.attrs, call.device}, wide);
