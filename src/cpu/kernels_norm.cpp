@@ -1,6 +1,7 @@
-// Batch normalisation kernels on the CPU (channels last): per-channel statistics accumulate in
-// double; rows are split across threads with per-thread partial sums. bfloat16 (storage S) is
-// read into float (T) and rounded once on store.
+// Per-channel kernels on the CPU (channels last): batch normalisation, and relu's gradient with
+// the bias gradient of the op it ends (relu_bias_grad). Per-channel sums accumulate in double;
+// rows are split across threads with per-thread partial sums. bfloat16 (storage S) is read into
+// float (T) and rounded once on store.
 //
 // Element i belongs to channel i % C. Blocks of L = lcm(C, 16) elements start at a multiple of
 // C, so element j of every block belongs to channel j % C: every pass is a flat loop over blocks
@@ -38,9 +39,10 @@ struct Lanes {
   }
 };
 
-// The four passes over the blocks. Per-lane values (a channel's value repeated along a block):
-// shift (Moments: x's shift, in double), u, v, w and mu (the mean) as each pass names them.
-enum class Pass { Moments, Normalize, GradSums, GradInput };
+// The passes over the blocks: batch norm's four, and ReluBiasGrad. Per-lane values (a channel's
+// value repeated along a block): shift (Moments: x's shift, in double), u, v, w and mu (the
+// mean) as each pass names them.
+enum class Pass { Moments, Normalize, GradSums, GradInput, ReluBiasGrad };
 
 template <class S>
 struct Operands {
@@ -98,6 +100,15 @@ inline void run_blocks(Pass pass, const Operands<S>& o, int64_t n, int64_t L, in
         for (int64_t j = 0; j < len; ++j) {
           out[j] = static_cast<S>(u[j] * (static_cast<T>(g[j]) - v[j] - (static_cast<T>(x[j]) - mu[j]) * w[j]));
         }
+        break;
+      }
+      case Pass::ReluBiasGrad: {  // out = dy where x > 0, else 0 (x: relu's output), and its sums
+        const S* __restrict g = o.dy + start;
+        S* __restrict out = o.out + start;
+        // Two loops over the block (in L1 between them): GCC vectorizes the select only where it
+        // is the loop's one store (with -ftrapping-math, its default).
+        for (int64_t j = 0; j < len; ++j) out[j] = static_cast<T>(x[j]) > T(0) ? g[j] : S(0);
+        for (int64_t j = 0; j < len; ++j) acc[j] += static_cast<T>(out[j]);
         break;
       }
     }
@@ -251,12 +262,31 @@ void batch_norm_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
   });
 }
 
+// (dy, y) -> (dz = dy where y > 0, else 0; dbias = dz summed per channel): one pass where relu's
+// gradient and a bias gradient took two (the second re-reading dz from memory).
+void relu_bias_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
+  const Tensor dy = call.inputs[0].contiguous(), y = call.inputs[1].contiguous();
+  const int64_t C = y.shape().back();
+  visit_float_or_bf16(y.dtype(), [&](auto tag) {
+    using S = decltype(tag);
+    using T = compute_t<S>;
+    Operands<S> o;
+    o.x = static_cast<const S*>(y.data_ptr());
+    o.dy = static_cast<const S*>(dy.data_ptr());
+    o.out = static_cast<S*>(out[0].data_ptr());
+    const std::vector<double> sums = channel_sums(Pass::ReluBiasGrad, o, y.numel(), Lanes(std::max<int64_t>(C, 1)));
+    S* dbias = static_cast<S*>(out[1].data_ptr());
+    for (int64_t c = 0; c < C; ++c) dbias[c] = static_cast<S>(static_cast<T>(sums[static_cast<size_t>(c)]));
+  });
+}
+
 }  // namespace
 
 LOOM_REGISTER_KERNELS(cpu_norm) {
   const DTypeMask types = kFloatTypes | mask_of({DType::BFloat16});
   register_kernel("batch_norm", DeviceType::CPU, batch_norm_kernel, types);
   register_kernel("batch_norm_grad", DeviceType::CPU, batch_norm_grad_kernel, types);
+  register_kernel("relu_bias_grad", DeviceType::CPU, relu_bias_grad_kernel, types);
 }
 
 }  // namespace loom::cpu

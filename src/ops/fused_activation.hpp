@@ -10,7 +10,12 @@
 namespace loom::ops {
 
 // (fusable_activation and fused_activation, which kernels use too, are in loom/backend/kernel.hpp.)
-// dL/d(pre-activation) from dL/dy and the output y (relu' = y > 0, sigmoid' = y(1-y), tanh' = 1-y^2).
-Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& act);
+struct PreActivationGrads {
+  Tensor dz;     // dL/d(pre-activation)
+  Tensor dbias;  // dz summed over every axis but the last (undefined without a bias)
+};
+// dL/d(pre-activation) from dL/dy and the output y (relu' = y > 0, sigmoid' = y(1-y), tanh' = 1-y^2),
+// and the bias gradient when asked: for relu, one fused op (relu_bias_grad).
+PreActivationGrads pre_activation_grads(const Tensor& g, const Tensor& y, const std::string& act, bool with_bias);
 
 }  // namespace loom::ops

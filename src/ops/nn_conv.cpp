@@ -80,11 +80,12 @@ Tensor conv_no_bias(const Tensor& x, const Tensor& filter, const Attrs& attrs) {
 std::vector<Tensor> grad_conv2d(const GradCall& g) {
   const Tensor& x = g.inputs[0];
   const Tensor& f = g.inputs[1];
-  const Tensor dy = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", g.name()));
+  const bool bias_grad = g.inputs.size() == 3 && g.needs[2];
+  auto [dy, dbias] = ops::pre_activation_grads(g.grads[0], g.outputs[0], g.attrs.get_string("activation", g.name()), bias_grad);
   std::vector<Tensor> out(g.inputs.size());
   if (g.needs[0]) out[0] = backprop_input(dy, f, x.shape(), g.attrs);
   if (g.needs[1]) out[1] = backprop_filter(x, dy, f.shape(), g.attrs);
-  if (g.inputs.size() == 3 && g.needs[2]) out[2] = reduce_sum(dy, std::vector<int64_t>{0, 1, 2});
+  if (bias_grad) out[2] = dbias;
   return out;
 }
 

@@ -27,12 +27,13 @@ std::vector<TensorMeta> infer_dense(const OpCall& call) {
 
 std::vector<Tensor> grad_dense(const GradCall& g) {
   const Tensor &x = g.inputs[0], &kernel = g.inputs[1];
-  const Tensor dz = ops::pre_activation_grad(g.grads[0], g.outputs[0], g.attrs.get_string("activation", g.name()));
+  const bool bias_grad = g.inputs.size() == 3 && g.needs[2];
+  auto [dz, dbias] = ops::pre_activation_grads(g.grads[0], g.outputs[0], g.attrs.get_string("activation", g.name()), bias_grad);
   const int64_t k = kernel.shape()[0], units = kernel.shape()[1];
   std::vector<Tensor> out(g.inputs.size());
   if (g.needs[0]) out[0] = matmul(dz, kernel, false, true);
   if (g.needs[1]) out[1] = matmul(reshape(x, {-1, k}), reshape(dz, {-1, units}), true, false);
-  if (g.inputs.size() == 3 && g.needs[2]) out[2] = reduce_sum(reshape(dz, {-1, units}), std::vector<int64_t>{0});
+  if (bias_grad) out[2] = dbias;
   return out;
 }
 

@@ -414,6 +414,23 @@ add("adam_update", [w, w, w, randn(3, 5, dtype="float64")], {"alpha": 0.1, "beta
 add("adam_update", [w, w, w, w], {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, error="InvalidArgument",
     message="alpha")
 
+# ---- relu_bias_grad: relu's gradient and the bias gradient of a dense/conv2d ending in relu, in one op ----
+for dtype in ("float32", "float64"):
+    for shape in ((4, 3, 3, 5), (6, 4), (2, 3, 40), (7,)):
+        y = np.maximum(randn(*shape, dtype=dtype), 0).astype(dtype)  # relu outputs: about half exactly 0
+        dy = randn(*shape, dtype=dtype)
+        dz = np.where(y > 0, dy, 0).astype(dtype)
+        dbias = dz.reshape(-1, shape[-1]).astype(np.float64).sum(0).astype(dtype)
+        add("relu_bias_grad", [dy, y], outputs=[dz, dbias], layouts={1: "transposed"} if len(shape) > 1 else None)
+y, dy = np.array([[-1.0, 0.0, 2.0]], np.float32), np.array([[np.inf, np.nan, 5.0]], np.float32)
+add("relu_bias_grad", [dy, y], outputs=[np.array([[0.0, 0.0, 5.0]], np.float32), np.array([0.0, 0.0, 5.0], np.float32)])
+add("relu_bias_grad", [randn(2, 3), randn(3, 2)], error="ShapeError", message="dy (2, 3) and y (3, 2) must have one shape")
+add("relu_bias_grad", [randn(2, 3), randn(2, 3, dtype="float64")], error="DTypeError", message="dtype mismatch")
+add("relu_bias_grad", [np.float32(1.0), np.float32(2.0)], error="ShapeError", message="rank >= 1")
+dy, y = U(3, 2, 4), U(3, 2, 4)
+dz = np.where(y > 0, dy, 0.0)
+grad("relu_bias_grad", [dy, y], {}, [dz, dz.reshape(-1, 4).sum(0)], {0: "transposed"})
+
 out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nn_cases.json")
 write_cases(out_path, {"generator": "tests/golden/make_nn_cases.py", "torch": torch.__version__}, cases)
 print(f"wrote {len(cases)} cases to {out_path}")
