@@ -45,6 +45,19 @@ TEST(Creation, ZerosOnesFillLikeAndEye) {
   EXPECT_EQ(linspace(0, 1, 5).to_vector<float>(), (std::vector<float>{0, 0.25f, 0.5f, 0.75f, 1}));
   EXPECT_EQ(arange(1, 2, 0.5, DType::Float64).to_vector<double>(), (std::vector<double>{1, 1.5}));
   expect_error<ShapeError>([] { zeros({2, -1}); }, "[fill] dimensions must be >= 0");
+  // One-element tensors (gradient seeds) take a host path: the fill op's values, shape and dtype.
+  for (const DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::UInt8,
+                            DType::Float16, DType::BFloat16}) {
+    for (const Shape& shape : {Shape{}, Shape{1, 1}}) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + " " + shape.str());
+      const Tensor one = ones_like(zeros(shape, dtype));
+      EXPECT_EQ(one.shape(), shape);
+      EXPECT_EQ(one.dtype(), dtype);
+      EXPECT_EQ(cast(one, DType::Float64).to_vector<double>(), std::vector<double>{1.0});
+      EXPECT_EQ(cast(fill_like(one, 2.5), DType::Float64).to_vector<double>(),
+                cast(fill(shape, 2.5, dtype), DType::Float64).to_vector<double>());
+    }
+  }
 }
 
 TEST(Creation, FromHostAndWrapHost) {

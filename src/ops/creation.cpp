@@ -267,6 +267,11 @@ Tensor fill(const Shape& shape, double value, DType dtype) {
 Tensor zeros(const Shape& shape, DType dtype) { return fill(shape, 0.0, dtype); }
 Tensor ones(const Shape& shape, DType dtype) { return fill(shape, 1.0, dtype); }
 Tensor fill_like(const Tensor& x, double value) {
+  if (x.device().is_cpu() && x.numel() == 1) {  // a loss's gradient seed: written here, not dispatched
+    Tensor t = empty(x.shape(), x.dtype(), Device::cpu(), "fill");
+    convert_host(&value, 1, x.dtype(), t.data_ptr());
+    return t;
+  }
   DeviceScope here(x.device());
   return fill(x.shape(), value, x.dtype());
 }
