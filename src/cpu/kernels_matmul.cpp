@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "cpu/loops.hpp"
@@ -85,9 +86,22 @@ void onednn_gemm(dnnl::memory::data_type type, bool ta, bool tb, int64_t m, int6
 }
 
 // From about 100^3 multiply-adds, oneDNN's AVX-512 brgemm matmul runs float32 1.7-2.6x faster than
-// OpenBLAS 0.3.21 (which takes its AVX2 kernels on Zen 4; bench/RESULTS.md); below that a primitive's
-// call overhead (and, at 2 threads, its parallel region) outweighs the gain.
+// OpenBLAS 0.3.21 where OpenBLAS takes its AVX2 kernels (Zen 4; bench/RESULTS.md); below that a
+// primitive's call overhead (and, at 2 threads, its parallel region) outweighs the gain.
 constexpr int64_t kOneDnnGemmMinWork = int64_t{1} << 20;
+
+// Where OpenBLAS runs its own AVX-512 kernels (the cores it names SkylakeX, Cooperlake,
+// SapphireRapids: Intel Xeons), its sgemm was 3-10% faster than oneDNN's matmul at 2048 and at
+// par at 1024 (bench/RESULTS.md, sixth pass), while oneDNN stayed 1.4x faster at 256 (OpenBLAS's
+// threading overhead): from 2^30 multiply-adds float32 GEMMs run on OpenBLAS there.
+constexpr int64_t kOpenBlasAvx512MinWork = int64_t{1} << 30;
+bool openblas_runs_avx512() {
+  static const bool yes = [] {
+    const std::string core = openblas_get_corename();
+    return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+  }();
+  return yes;
+}
 
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
@@ -95,7 +109,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
   const auto TA = ta ? CblasTrans : CblasNoTrans;
   const auto TB = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {
-    if (m * n * k >= kOneDnnGemmMinWork) {
+    const int64_t work = m * n * k;
+    if (work >= kOneDnnGemmMinWork && !(work >= kOpenBlasAvx512MinWork && openblas_runs_avx512())) {
       try {
         onednn_gemm(dnnl::memory::data_type::f32, ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
         return;
