@@ -29,12 +29,6 @@ Tensor pre_activation_grad(const Tensor& g, const Tensor& y, const std::string& 
   return g;
 }
 
-std::vector<int64_t> all_but_last(int rank) {
-  std::vector<int64_t> axes;
-  for (int i = 0; i + 1 < rank; ++i) axes.push_back(i);
-  return axes;
-}
-
 std::vector<TensorMeta> infer_relu_bias_grad(const OpCall& call) {
   const Tensor &dy = call.inputs[0], &y = call.inputs[1];
   if (y.rank() < 1) throw ShapeError(op_prefix(call) + "y must have rank >= 1 (channels last), got a scalar");
@@ -49,7 +43,7 @@ std::vector<TensorMeta> infer_relu_bias_grad(const OpCall& call) {
 std::vector<Tensor> fallback_relu_bias_grad(const OpCall& call) {
   infer_relu_bias_grad(call);
   const Tensor dz = relu_grad(call.inputs[0], call.inputs[1]);
-  return {dz, reduce_sum(dz, all_but_last(dz.rank()))};
+  return {dz, reduce_sum(dz, all_but_last_axis(dz.rank()))};
 }
 
 }  // namespace
@@ -61,7 +55,7 @@ PreActivationGrads pre_activation_grads(const Tensor& g, const Tensor& y, const 
     return {r[0], r[1]};
   }
   const Tensor dz = pre_activation_grad(g, y, act);
-  return {dz, with_bias ? reduce_sum(dz, all_but_last(dz.rank())) : Tensor()};
+  return {dz, with_bias ? reduce_sum(dz, all_but_last_axis(dz.rank())) : Tensor()};
 }
 
 LOOM_REGISTER_OPS(fused_activation) {

@@ -8,12 +8,6 @@
 namespace loom {
 namespace {
 
-std::vector<int64_t> stat_axes(int rank) {
-  std::vector<int64_t> axes;
-  for (int i = 0; i + 1 < rank; ++i) axes.push_back(i);
-  return axes;
-}
-
 void check_channels(const OpCall& call, const Tensor& x, size_t first, size_t last) {
   if (x.rank() < 1) throw ShapeError(ops::op_prefix(call) + "input must have rank >= 1");
   const Shape c{x.shape().back()};
@@ -56,7 +50,7 @@ std::vector<TensorMeta> infer_batch_norm_grad(const OpCall& call) {
 // The fused backward kernel as ops, with mean and variance as independent inputs.
 std::vector<Tensor> reference_batch_norm_grad(const std::vector<Tensor>& in, double eps) {
   const Tensor &dy = in[0], &x = in[1], &gamma = in[2], &mean = in[3], &var = in[4];
-  const auto axes = stat_axes(x.rank());
+  const auto axes = ops::all_but_last_axis(x.rank());
   const double m = static_cast<double>(x.numel() / std::max<int64_t>(x.shape().back(), 1));
   const Tensor inv_std = rsqrt(var + eps);
   const Tensor xhat = (x - mean) * inv_std;
@@ -74,7 +68,7 @@ std::vector<Tensor> fallback_batch_norm_grad(const OpCall& call) {
 std::vector<Tensor> fallback_batch_norm(const OpCall& call) {
   const Tensor& x = call.inputs[0];
   infer_batch_norm(call);
-  const auto axes = stat_axes(x.rank());
+  const auto axes = ops::all_but_last_axis(x.rank());
   const Tensor mean = reduce_mean(x, axes);
   const Tensor centered = x - mean;
   const Tensor variance = reduce_mean(square(centered), axes);

@@ -84,6 +84,12 @@ std::vector<TensorMeta> infer_broadcast_bool(const OpCall& call) {
   return {TensorMeta{broadcast_inputs(call), DType::Bool}};
 }
 
+std::vector<int64_t> all_but_last_axis(int rank) {
+  std::vector<int64_t> axes;
+  for (int i = 0; i + 1 < rank; ++i) axes.push_back(i);
+  return axes;
+}
+
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   const int lead = grad.rank() - shape.rank();

@@ -33,6 +33,8 @@ std::vector<TensorMeta> infer_broadcast_bool(const OpCall& call);
 
 // Sums `grad` over the axes that broadcasting added, giving `shape` (gradient of broadcast).
 Tensor sum_to(const Tensor& grad, const Shape& shape);
+// Axes 0 .. rank - 2: every axis but the channels (per-channel statistics, bias gradients).
+std::vector<int64_t> all_but_last_axis(int rank);
 // `grad` if defined, else zeros of the given meta (for ops with several outputs).
 Tensor grad_or_zeros(const Tensor& grad, const TensorMeta& meta);
 
