@@ -56,26 +56,6 @@ std::vector<size_t> float_inputs(const std::vector<Tensor>& inputs) {
   return idx;
 }
 
-// Central differences of f with respect to input i.
-std::vector<double> numeric_gradient(const std::function<double(const std::vector<Tensor>&)>& f,
-                                     const std::vector<Tensor>& inputs, size_t i) {
-  constexpr double eps = 1e-6;
-  std::vector<double> base = inputs[i].to_vector<double>();
-  std::vector<double> grad(base.size());
-  std::vector<Tensor> probe = inputs;
-  for (size_t j = 0; j < base.size(); ++j) {
-    std::vector<double> v = base;
-    v[j] = base[j] + eps;
-    probe[i] = constant(v, inputs[i].shape(), DType::Float64);
-    const double up = f(probe);
-    v[j] = base[j] - eps;
-    probe[i] = constant(v, inputs[i].shape(), DType::Float64);
-    const double down = f(probe);
-    grad[j] = (up - down) / (2 * eps);
-  }
-  return grad;
-}
-
 void expect_close(const Tensor& analytic, const std::vector<double>& numeric, const std::string& what) {
   ASSERT_TRUE(analytic.defined()) << what << ": no gradient";
   const auto a = analytic.to_vector<double>();

@@ -1,8 +1,12 @@
 #pragma once
 // The configuration arguments Dense and Conv2D share (Keras names), written by their
 // get_config() and read back by layer_from_config(), and the window layers' padding.
+#include "core/internal_api.hpp"
 #include "loom/attrs.hpp"
+#include <optional>
+
 #include "loom/nn/initializers.hpp"
+#include "loom/nn/layer.hpp"
 #include "loom/nn/regularizers.hpp"
 #include "loom/nn_ops.hpp"
 
@@ -25,5 +29,11 @@ inline AttrValue padding_config(const Padding& padding) {
   if (padding.mode == "explicit") return padding.explicit_pads;
   return padding.mode;
 }
+
+// Sequential's one fusion of consecutive layers: a Conv2D with relu, then a MaxPool2D, as one op
+// whose gradient masks the pooled gradient (ops/conv_pool.hpp). The result of second(first(x)),
+// or nothing where the pair does not qualify: both built, exactly these classes, and x already
+// in their common compute dtype (so that Layer's call would neither build nor cast).
+LOOM_INTERNAL_API std::optional<Tensor> conv_relu_max_pool(Layer& first, Layer& second, const Tensor& x);
 
 }  // namespace loom::nn::internal

@@ -7,6 +7,9 @@
 #include "loom/tape.hpp"
 #include "loom/nn_ops.hpp"
 #include "nn/layer_config.hpp"
+#include "ops/conv_pool.hpp"
+
+#include <typeinfo>
 
 namespace loom::nn {
 namespace {
@@ -54,6 +57,20 @@ void Conv2D::build(const Shape& s) {
 
 Tensor Conv2D::call(const Tensor& x, bool) {
   return conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), op_options(options_));
+}
+
+std::optional<Tensor> internal::conv_relu_max_pool(Layer& first, Layer& second, const Tensor& x) {
+  if (!x.defined() || typeid(first) != typeid(Conv2D) || typeid(second) != typeid(MaxPool2D)) return std::nullopt;
+  const auto& conv = static_cast<const Conv2D&>(first);
+  const auto& pool = static_cast<const MaxPool2D&>(second);
+  const DType compute = conv.dtype_policy().compute_dtype();
+  if (!conv.built() || !pool.built() || conv.options().activation != "relu" || x.dtype() != compute ||
+      pool.dtype_policy().compute_dtype() != compute) {
+    return std::nullopt;
+  }
+  const AutocastScope autocast(compute);
+  return ops::conv2d_relu_max_pool2d(x, conv.kernel(), conv.options().use_bias ? Tensor(conv.bias()) : Tensor(),
+                                     op_options(conv.options()), pool.options());
 }
 
 Attrs Conv2D::get_config() const {

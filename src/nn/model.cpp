@@ -12,6 +12,7 @@
 #include "loom/ops.hpp"
 #include "loom/tape.hpp"
 #include "nn/data_parallel.hpp"
+#include "nn/layer_config.hpp"
 #include "nn/progress.hpp"
 
 namespace loom::nn {
@@ -386,8 +387,18 @@ void Sequential::add(LayerPtr layer) {
 
 Tensor Sequential::call(const Tensor& x, bool training) {
   if (sublayers().empty()) fail("has no layers");
+  const std::vector<LayerPtr>& layers = sublayers();
   Tensor h = x;
-  for (const LayerPtr& l : sublayers()) h = (*l)(h, training);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (i + 1 < layers.size()) {
+      if (auto fused = internal::conv_relu_max_pool(*layers[i], *layers[i + 1], h)) {
+        h = std::move(*fused);
+        ++i;
+        continue;
+      }
+    }
+    h = (*layers[i])(h, training);
+  }
   return h;
 }
 

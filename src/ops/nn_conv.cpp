@@ -1,6 +1,7 @@
 // conv2d and its two backward ops. Each backward op is differentiable with the others, so
 // second-order gradients of convolutions work (as TF's Conv2DBackpropInput/Filter).
 #include "loom/nn_ops.hpp"
+#include "ops/conv_pool.hpp"
 #include "ops/fused_activation.hpp"
 #include "loom/backend/geometry.hpp"
 #include "ops/op_utils.hpp"
@@ -107,6 +108,48 @@ std::vector<Tensor> grad_backprop_filter(const GradCall& g) {
           g.needs[1] ? conv_no_bias(x, gg, g.attrs) : Tensor()};
 }
 
+// conv2d_relu_max_pool2d's attributes: conv2d's, and max_pool2d's with the prefix "pool_".
+constexpr std::string_view kPoolPrefix = "pool_";
+struct ConvPoolAttrs {
+  Attrs conv, pool;
+};
+ConvPoolAttrs split_conv_pool_attrs(const Attrs& attrs) {
+  ConvPoolAttrs out;
+  for (const auto& [name, value] : attrs.items()) {
+    if (name.starts_with(kPoolPrefix)) out.pool.set(name.substr(kPoolPrefix.size()), value);
+    else out.conv.set(name, value);
+  }
+  return out;
+}
+
+std::vector<Tensor> forward_conv2d_relu_max_pool2d(const OpCall& call) {
+  static const OpDef& conv = find_op("conv2d");
+  static const OpDef& pool = find_op("max_pool2d");
+  ConvPoolAttrs a = split_conv_pool_attrs(call.attrs);
+  a.conv.set("activation", std::string("relu"));
+  return dispatch(pool, {dispatch1(conv, call.inputs, a.conv)}, a.pool);
+}
+
+// relu's derivative where the pooled gradient lands (each window's maximum z of the convolution's
+// output) is z > 0, and z is the pooled output y there: mask dy by y > 0 (with the bias gradient,
+// in relu_bias_grad's one pass), then scatter.
+std::vector<Tensor> grad_conv2d_relu_max_pool2d(const GradCall& g) {
+  static const OpDef& scatter = find_op("max_pool2d_grad");
+  const Tensor& x = g.inputs[0];
+  const Tensor& f = g.inputs[1];
+  const bool bias_grad = g.inputs.size() == 3 && g.needs[2];
+  const ConvPoolAttrs a = split_conv_pool_attrs(g.attrs);
+  auto [masked, dbias] = ops::pre_activation_grads(g.grads[0], g.outputs[0], "relu", bias_grad);
+  const auto geometry = ops::conv2d_geometry(x.shape(), f.shape(), a.conv, g.name());
+  const Shape conv_out{geometry.n, geometry.win.out_h, geometry.win.out_w, geometry.c_out};
+  const Tensor dz = dispatch1(scatter, {masked, g.outputs[1]}, Attrs{{"input_shape", conv_out.vec()}});
+  std::vector<Tensor> out(g.inputs.size());
+  if (g.needs[0]) out[0] = backprop_input(dz, f, x.shape(), a.conv);
+  if (g.needs[1]) out[1] = backprop_filter(x, dz, f.shape(), a.conv);
+  if (bias_grad) out[2] = dbias;
+  return out;
+}
+
 OpBuilder conv_op(const char* name, std::initializer_list<const char*> inputs) {
   OpBuilder b = define_op(name);
   b.inputs(inputs)
@@ -133,6 +176,11 @@ LOOM_REGISTER_OPS(nn_conv) {
   conv_op("conv2d_backprop_filter", {"x", "dy"}).attr("filter_shape", AttrType::IntList, true)
       .infer(infer_backprop_filter).grad(grad_backprop_filter)
       .doc("gradient of conv2d with respect to its filter: (x, dy) -> dfilter");
+  conv_op("conv2d_relu_max_pool2d", {"x", "filter"}).optional_inputs({"bias"}).outputs({"y", "argmax"})
+      .attr("pool_window", AttrType::IntList, true).attr("pool_strides", AttrType::IntList)
+      .attr("pool_padding", std::string("valid")).attr("pool_explicit_paddings", AttrType::IntList)
+      .forward(forward_conv2d_relu_max_pool2d).grad(grad_conv2d_relu_max_pool2d).saves(true, true).internal()
+      .doc("max_pool2d (pool_ attributes) of conv2d with relu, one op for the gradient (ops/conv_pool.hpp)");
 }
 
 namespace {
@@ -145,6 +193,20 @@ Attrs conv_attrs(const Conv2DOptions& o) {
   return attrs;
 }
 }  // namespace
+
+namespace ops {
+Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& filter, const Tensor& bias, const Conv2DOptions& conv,
+                              const Pool2DOptions& pool) {
+  static const OpDef& op = find_op("conv2d_relu_max_pool2d");
+  if (conv.activation != "relu") {
+    throw InvalidArgument("[conv2d_relu_max_pool2d] the convolution's activation must be relu, got '" + conv.activation + "'");
+  }
+  Attrs attrs = conv_attrs(conv);
+  const Attrs pooling = pool_attrs(pool);
+  for (const auto& [name, value] : pooling.items()) attrs.set(std::string(kPoolPrefix) + name, value);
+  return dispatch(op, bias.defined() ? std::vector<Tensor>{x, filter, bias} : std::vector<Tensor>{x, filter}, attrs)[0];
+}
+}  // namespace ops
 
 Shape conv2d_output_shape(const Shape& input, int64_t kernel_h, int64_t kernel_w, int64_t filters, const Conv2DOptions& o) {
   if (input.rank() != 4) throw ShapeError("[conv2d] input must be rank 4 (NHWC), got shape " + input.str());

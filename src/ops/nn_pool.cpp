@@ -94,13 +94,6 @@ OpBuilder pool_op(const char* name) {
   return b;
 }
 
-Attrs pool_attrs(const Pool2DOptions& o) {
-  Attrs a = ops::padding_attrs(o.padding);
-  a.set("window", o.window);
-  if (!o.strides.empty()) a.set("strides", o.strides);
-  return a;
-}
-
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_pool) {
@@ -119,17 +112,17 @@ LOOM_REGISTER_OPS(nn_pool) {
 }
 
 Shape pool2d_output_shape(const Shape& input, const Pool2DOptions& options) {
-  const auto w = ops::pool_window_2d(input, pool_attrs(options), "pool2d");
+  const auto w = ops::pool_window_2d(input, ops::pool_attrs(options), "pool2d");
   return Shape{input[0], w.out_h, w.out_w, input[3]};
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2DOptions& options) {
   static const OpDef& op = find_op("max_pool2d");
-  return dispatch(op, {x}, pool_attrs(options))[0];
+  return dispatch(op, {x}, ops::pool_attrs(options))[0];
 }
 Tensor avg_pool2d(const Tensor& x, const Pool2DOptions& options) {
   static const OpDef& op = find_op("avg_pool2d");
-  return dispatch1(op, {x}, pool_attrs(options));
+  return dispatch1(op, {x}, ops::pool_attrs(options));
 }
 Tensor global_avg_pool2d(const Tensor& x, bool keepdims) {
   static const OpDef& op = find_op("global_avg_pool2d");

@@ -141,4 +141,11 @@ Attrs padding_attrs(const Padding& padding) {
   return a;
 }
 
+Attrs pool_attrs(const Pool2DOptions& options) {
+  Attrs a = padding_attrs(options.padding);
+  a.set("window", options.window);
+  if (!options.strides.empty()) a.set("strides", options.strides);
+  return a;
+}
+
 }  // namespace loom::ops

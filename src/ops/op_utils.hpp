@@ -45,5 +45,7 @@ inline std::string op_prefix(const OpCall& call) { return std::string("[") + cal
 
 // The padding / explicit_paddings attributes for a Padding of the C++ API.
 Attrs padding_attrs(const Padding& padding);
+// The window / strides / padding attributes of max_pool2d and avg_pool2d.
+Attrs pool_attrs(const Pool2DOptions& options);
 
 }  // namespace loom::ops

@@ -78,6 +78,26 @@ const nlohmann::json& golden_cases() {
 
 std::vector<double> values_of(const Tensor& t) { return t.to_vector<double>(); }
 
+std::vector<double> numeric_gradient(const std::function<double(const std::vector<Tensor>&)>& f,
+                                     const std::vector<Tensor>& inputs, size_t i) {
+  constexpr double eps = 1e-6;
+  std::vector<double> base = inputs[i].to_vector<double>();
+  std::vector<double> grad(base.size());
+  std::vector<Tensor> probe = inputs;
+  for (size_t j = 0; j < base.size(); ++j) {
+    std::vector<double> v = base;
+    v[j] = base[j] + eps;
+    probe[i] = constant(v, inputs[i].shape(), DType::Float64);
+    const double up = f(probe);
+    v[j] = base[j] - eps;
+    probe[i] = constant(v, inputs[i].shape(), DType::Float64);
+    const double down = f(probe);
+    grad[j] = (up - down) / (2 * eps);
+  }
+  return grad;
+}
+
+
 std::pair<double, double> tolerance_for(DType dtype) {
   switch (dtype) {
     case DType::Float32: return {2e-5, 1e-6};

@@ -2,6 +2,7 @@
 // Helpers shared by the tests: golden cases from tests/golden/op_cases.json and comparisons.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ std::vector<double> values_of(const Tensor& t);
 
 // The largest |a - b| over all elements (in float64); expects equal shapes.
 double max_abs_diff(const Tensor& a, const Tensor& b);
+
+// Central differences (step 1e-6) of the float64 scalar f with respect to every element of
+// float64 input i.
+std::vector<double> numeric_gradient(const std::function<double(const std::vector<Tensor>&)>& f,
+                                     const std::vector<Tensor>& inputs, size_t i);
 
 // Runs f and expects an exception of class E whose message contains `fragment`.
 template <class E, class F>

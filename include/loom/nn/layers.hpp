@@ -165,6 +165,8 @@ class LOOM_API Conv2D : public Layer {
   const Variable& kernel() const { return kernel_; }
   /// The bias weight (empty handle before build or without use_bias).
   const Variable& bias() const { return bias_; }
+  /// The options the layer was made with.
+  const Conv2DLayerOptions& options() const { return options_; }
 
  private:
   int64_t filters_;

@@ -1,0 +1,201 @@
+// conv2d with relu then max_pool2d as one op (ops/conv_pool.hpp), and Sequential's use of it:
+// the same values and gradients (first and second order) as the two ops recorded one by one,
+// the gradient against finite differences, and which layer pairs qualify.
+#include <algorithm>
+#include <cmath>
+
+#include "nn/layer_config.hpp"
+#include "ops/conv_pool.hpp"
+#include "support/test_support.hpp"
+
+namespace loom::testing {
+namespace {
+
+using nn::LayerPtr;
+
+struct ConvPoolCase {
+  std::string label;
+  Shape x, filter;
+  bool bias;
+  Conv2DOptions conv;
+  Pool2DOptions pool;
+};
+
+std::vector<ConvPoolCase> cases() {
+  ConvPoolCase same{"same conv, 2x2 pool", {3, 8, 8, 2}, {3, 3, 2, 4}, true, {}, {}};
+  same.conv.padding = "same";
+  ConvPoolCase overlapping{"strided conv, no bias, overlapping 3x3/2 pool", {2, 9, 9, 3}, {3, 3, 3, 5}, false, {}, {}};
+  overlapping.conv.padding = "same";
+  overlapping.conv.strides = {2, 2};
+  overlapping.pool.window = {3, 3};
+  overlapping.pool.strides = {2, 2};
+  ConvPoolCase padded{"valid conv, padded 2x2 pool on an odd size", {2, 9, 9, 2}, {3, 3, 2, 3}, true, {}, {}};
+  padded.pool.padding = "same";
+  std::vector<ConvPoolCase> all{same, overlapping, padded};
+  for (ConvPoolCase& c : all) c.conv.activation = "relu";
+  return all;
+}
+
+struct Inputs {
+  Tensor x, filter, bias;
+  std::vector<Tensor> list() const { return bias.defined() ? std::vector<Tensor>{x, filter, bias} : std::vector<Tensor>{x, filter}; }
+};
+
+// Integer-valued inputs when `ties`: many equal maxima in a window and exact zeros after relu.
+Inputs inputs_for(const ConvPoolCase& c, bool ties, uint64_t seed) {
+  // x mostly positive and the filter mostly negative: many windows are all cut by relu.
+  auto draw = [&](const Shape& s, uint64_t k, double mean) {
+    std::vector<double> v = random_normal(s, mean, 1.5, DType::Float64, seed + k).to_vector<double>();
+    if (ties) {
+      for (double& e : v) e = std::floor(e);
+    }
+    return constant(v, s, DType::Float64);
+  };
+  return {draw(c.x, 0, 1.0), draw(c.filter, 1, -0.5), c.bias ? draw(Shape{c.filter[3]}, 2, 0) : Tensor()};
+}
+
+Tensor fused(const ConvPoolCase& c, const std::vector<Tensor>& in) {
+  return ops::conv2d_relu_max_pool2d(in[0], in[1], in.size() == 3 ? in[2] : Tensor(), c.conv, c.pool);
+}
+Tensor unfused(const ConvPoolCase& c, const std::vector<Tensor>& in) {
+  return max_pool2d(conv2d(in[0], in[1], in.size() == 3 ? in[2] : Tensor(), c.conv), c.pool);
+}
+
+using Route = Tensor (*)(const ConvPoolCase&, const std::vector<Tensor>&);
+
+// First- and second-order gradients of sum(route(inputs) * w) with respect to every input:
+// the second order is of sum_k sum(first_k * v_k).
+struct Gradients {
+  Tensor y;
+  std::vector<Tensor> first, second;
+};
+Gradients gradients(Route route, const ConvPoolCase& c, const Inputs& in, const Tensor& w, const std::vector<Tensor>& v) {
+  const std::vector<Tensor> sources = in.list();
+  GradientTape outer, inner;
+  outer.watch(sources);
+  inner.watch(sources);
+  Gradients g;
+  g.y = route(c, sources);
+  g.first = inner.gradient(reduce_sum(g.y * w), sources);
+  Tensor dot = zeros({}, DType::Float64);
+  for (size_t k = 0; k < sources.size(); ++k) dot = dot + reduce_sum(g.first[k] * v[k]);
+  g.second = outer.gradient(dot, sources, {}, UnconnectedGradients::Zero);
+  return g;
+}
+
+TEST(ConvReluMaxPool, MatchesTheTwoOpsInValuesAndGradientsToSecondOrder) {
+  for (const ConvPoolCase& c : cases()) {
+    for (const bool ties : {false, true}) {
+      SCOPED_TRACE(c.label + (ties ? ", integer inputs (ties)" : ""));
+      const Inputs in = inputs_for(c, ties, 70);
+      const Tensor probe = unfused(c, in.list());
+      const Tensor w = random_normal(probe.shape(), 0, 1, DType::Float64, 80);
+      std::vector<Tensor> v;
+      for (const Tensor& t : in.list()) v.push_back(random_normal(t.shape(), 0, 1, DType::Float64, 90 + v.size()));
+      const Gradients a = gradients(fused, c, in, w, v), b = gradients(unfused, c, in, w, v);
+      expect_tensor_near(a.y, b.y, 0, 0, "values");
+      const std::vector<double> y = a.y.to_vector<double>();
+      EXPECT_GT(std::count_if(y.begin(), y.end(), [](double e) { return e > 0; }), 0) << "some maxima pass relu";
+      EXPECT_GT(std::count(y.begin(), y.end(), 0.0), 0) << "some windows are all cut by relu";
+      for (size_t k = 0; k < a.first.size(); ++k) {
+        expect_tensor_near(a.first[k], b.first[k], 1e-12, 1e-12, "gradient of input " + std::to_string(k));
+        expect_tensor_near(a.second[k], b.second[k], 1e-12, 1e-12, "second order, input " + std::to_string(k));
+      }
+    }
+  }
+}
+
+TEST(ConvReluMaxPool, GradientMatchesFiniteDifferences) {
+  for (const ConvPoolCase& c : cases()) {
+    SCOPED_TRACE(c.label);
+    const Inputs in = inputs_for(c, false, 170);
+    const std::vector<Tensor> sources = in.list();
+    const Tensor w = random_normal(unfused(c, sources).shape(), 0, 1, DType::Float64, 180);
+    GradientTape tape;
+    tape.watch(sources);
+    const auto grads = tape.gradient(reduce_sum(fused(c, sources) * w), sources);
+    const auto loss = [&](const std::vector<Tensor>& at) { return reduce_sum(fused(c, at) * w).item<double>(); };
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const std::vector<double> numeric = numeric_gradient(loss, sources, k);
+      const std::vector<double> analytic = grads[k].to_vector<double>();
+      ASSERT_EQ(analytic.size(), numeric.size());
+      for (size_t j = 0; j < numeric.size(); ++j) {
+        ASSERT_NEAR(analytic[j], numeric[j], 1e-6 + 1e-5 * std::abs(numeric[j])) << "input " << k << " element " << j;
+      }
+    }
+  }
+}
+
+TEST(ConvReluMaxPool, RejectsAnotherActivation) {
+  ConvPoolCase c = cases()[0];
+  c.conv.activation = "tanh";
+  const Inputs in = inputs_for(c, false, 1);
+  expect_error<InvalidArgument>([&] { fused(c, in.list()); }, "[conv2d_relu_max_pool2d] the convolution's activation must be relu, got 'tanh'");
+  EXPECT_THROW(call_op("conv2d_relu_max_pool2d", in.list(), {}), NotFoundError) << "internal to loom";
+}
+
+nn::Conv2DLayerOptions conv_layer_options(const std::string& activation) {
+  nn::Conv2DLayerOptions o;
+  o.activation = activation;
+  o.padding = "same";
+  return o;
+}
+
+TEST(ConvReluMaxPool, OnlyBuiltConv2DWithReluThenMaxPool2DInTheirComputeDtypeQualify) {
+  const Tensor x = random_normal({2, 6, 6, 3}, 0, 1, DType::Float32, 5);
+  nn::Conv2D conv(4, {3, 3}, conv_layer_options("relu"));
+  nn::Conv2D conv_tanh(4, {3, 3}, conv_layer_options("tanh"));
+  nn::MaxPool2D pool;
+  nn::AvgPool2D avg;
+  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, pool, x)) << "not built yet";
+  const Tensor expected = pool(conv(x));
+  conv_tanh(x);
+  avg(conv(x));
+  const auto y = nn::internal::conv_relu_max_pool(conv, pool, x);
+  ASSERT_TRUE(y);
+  expect_tensor_near(*y, expected, 0, 0, "the pair's output");
+  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv_tanh, pool, x)) << "tanh";
+  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, avg, x)) << "average pooling";
+  EXPECT_FALSE(nn::internal::conv_relu_max_pool(pool, conv, x)) << "the other order";
+  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, pool, cast(x, DType::Float64))) << "float64 input, float32 layers";
+  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, pool, Tensor())) << "no input";
+}
+
+// Sequential's forward and gradients, fused pairs and all, against the same layers called one
+// by one (every pair unfused), in float32 and under mixed_bfloat16.
+void expect_sequential_matches_layer_by_layer(double rtol) {
+  auto model = std::make_shared<nn::Sequential>(std::vector<LayerPtr>{
+      std::make_shared<nn::Conv2D>(4, std::vector<int64_t>{3, 3}, conv_layer_options("relu")), std::make_shared<nn::MaxPool2D>(),
+      std::make_shared<nn::Conv2D>(6, std::vector<int64_t>{3, 3}, conv_layer_options("relu")), std::make_shared<nn::MaxPool2D>(),
+      std::make_shared<nn::Flatten>(), std::make_shared<nn::Dense>(3)});
+  const Tensor x = random_normal({5, 12, 12, 2}, 0, 1, DType::Float32, 21);
+  (*model)(x, true);  // builds
+  const std::vector<Variable> variables = model->trainable_weights();
+  const std::vector<Tensor> weights(variables.begin(), variables.end());
+  const Tensor w = random_normal({5, 3}, 0, 1, DType::Float32, 22);
+  GradientTape whole, by_layer;
+  const Tensor y = (*model)(x, true);
+  const auto g = whole.gradient(reduce_sum(cast(y, DType::Float32) * w), weights);
+  Tensor h = x;
+  for (const LayerPtr& l : model->sublayers()) h = (*l)(h, true);
+  const auto g_layers = by_layer.gradient(reduce_sum(cast(h, DType::Float32) * w), weights);
+  expect_tensor_near(y, h, 0, 0, "outputs");
+  ASSERT_EQ(g.size(), 6u);
+  for (size_t k = 0; k < g.size(); ++k) expect_tensor_near(g[k], g_layers[k], rtol, 1e-6, variables[k].name());
+}
+
+TEST(ConvReluMaxPool, SequentialMatchesItsLayersCalledOneByOne) {
+  expect_sequential_matches_layer_by_layer(1e-6);
+  nn::set_global_policy("mixed_bfloat16");
+  try {
+    SCOPED_TRACE("mixed_bfloat16");
+    expect_sequential_matches_layer_by_layer(1e-2);
+  } catch (...) {
+    nn::set_global_policy("float32");
+    throw;
+  }
+  nn::set_global_policy("float32");
+}
+
+}  // namespace
+}  // namespace loom::testing
