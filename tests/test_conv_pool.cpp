@@ -105,6 +105,36 @@ TEST(ConvReluMaxPool, MatchesTheTwoOpsInValuesAndGradientsToSecondOrder) {
   }
 }
 
+// float32 one-channel images: the CPU kernel pools each image as the one-channel convolution
+// computes it (never writing the convolution's output), with 3x3 and 5x5 filters, 6 and 16
+// channels, and a size whose last row and column no window covers.
+TEST(ConvReluMaxPool, OneChannelImagesPooledInCacheMatchTheTwoOps) {
+  struct Case {
+    Shape x, filter;
+    bool bias;
+  };
+  for (const Case& k : {Case{{5, 28, 28, 1}, {3, 3, 1, 16}, true}, Case{{3, 27, 27, 1}, {5, 5, 1, 6}, true},
+                        Case{{4, 12, 10, 1}, {3, 3, 1, 6}, false}}) {
+    for (const bool ties : {false, true}) {
+      SCOPED_TRACE(k.x.str() + " " + k.filter.str() + (ties ? " integer inputs" : ""));
+      ConvPoolCase c{"", k.x, k.filter, k.bias, {}, {}};
+      c.conv.padding = "same";
+      c.conv.activation = "relu";
+      const Inputs in64 = inputs_for(c, ties, 300);
+      std::vector<Tensor> in;
+      for (const Tensor& t : in64.list()) in.push_back(cast(t, DType::Float32));
+      const Tensor w = random_normal(unfused(c, in).shape(), 0, 1, DType::Float32, 310);
+      GradientTape a, b;
+      a.watch(in);
+      b.watch(in);
+      const Tensor y = fused(c, in), y_ref = unfused(c, in);
+      expect_tensor_near(y, y_ref, 0, 0, "values");
+      const auto g = a.gradient(reduce_sum(y * w), in), g_ref = b.gradient(reduce_sum(y_ref * w), in);
+      for (size_t i = 0; i < in.size(); ++i) expect_tensor_near(g[i], g_ref[i], 1e-6, 1e-6, "gradient of input " + std::to_string(i));
+    }
+  }
+}
+
 TEST(ConvReluMaxPool, GradientMatchesFiniteDifferences) {
   for (const ConvPoolCase& c : cases()) {
     SCOPED_TRACE(c.label);

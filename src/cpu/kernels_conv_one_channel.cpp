@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu/kernels_pool.hpp"
 #include "cpu/loops.hpp"
 #include "loom/creation.hpp"
 
@@ -243,20 +244,23 @@ inline void expand_input(const ops::Conv2DGeometry& g, const Layout& l, const Ex
   expand_image(l, e, padded, expanded);
 }
 
-// Images [n0, n1), with one thread's scratch.
+// Images [n0, n1), with one thread's scratch. With `pool`, each image goes to the scratch's image
+// area, still in cache, and is pooled from there: its values are never written to memory.
 LOOM_CPU_CLONES void one_channel_images(const ops::Conv2DGeometry& g, const Layout& l, const Expansion& e,
                                         const float* x, const float* filter_rows, const float* bias_row, bool relu,
-                                        float* y, int64_t n0, int64_t n1, float* scratch) {
+                                        float* y, const MaxPoolOutput* pool, int64_t n0, int64_t n1, float* scratch) {
   const Scratch areas(l);
   float* padded = scratch;
   float* expanded = padded + areas.padded;
   float* tail = expanded + areas.expanded;
+  float* image = tail + areas.tail;
   for (int64_t n = n0; n < n1; ++n) {
     expand_input(g, l, e, x, n, padded, expanded);
-    float* y_image = y + n * l.out_h * l.valid;
+    float* y_image = pool ? image : y + n * l.out_h * l.valid;
     if (l.k_h == 5 && l.k_w == 5) register_columns<5, 5, 4>(l, expanded, filter_rows, bias_row, relu, y_image, tail);
     else if (l.k_h == 3 && l.k_w == 3) register_columns<3, 3, 8>(l, expanded, filter_rows, bias_row, relu, y_image, tail);
     else general_columns(l, expanded, filter_rows, bias_row, relu, y_image, tail);
+    if (pool) max_pool_2x2_image(image, pool->input, pool->window, n, pool->y, pool->argmax);
   }
 }
 
@@ -342,7 +346,7 @@ bool one_channel_filter_grad_applies(const ops::Conv2DGeometry& g, DType dtype) 
 }
 
 void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float* filter, const float* bias,
-                      bool relu, float* y) {
+                      bool relu, float* y, const MaxPoolOutput* pool) {
   const Layout l = layout_of(g);
   const Expansion e(l);
   // The filter's C weights of each tap (HWIO, I = 1: filter[tap * C + c]) repeated along a row,
@@ -358,12 +362,12 @@ void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float*
   }
   for (int64_t j = 0; j < l.valid && bias; ++j) bias_row[j] = bias[j % l.c];
   const int parts = detail::threads_for(g.n * l.out_h * l.valid * taps, kExpensiveGrain);
-  const int64_t per_part = Scratch(l).size();
+  const int64_t per_part = Scratch(l).size() + (pool ? whole_vectors(l.out_h * l.valid) : 0);
   const Tensor scratch = zeros({parts * per_part}, DType::Float32);
   float* scratch_data = static_cast<float*>(scratch.data_ptr());
   parallel_chunks(parts, parts, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
-      one_channel_images(g, l, e, x, filter_rows, bias_row, relu, y, g.n * p / parts, g.n * (p + 1) / parts,
+      one_channel_images(g, l, e, x, filter_rows, bias_row, relu, y, pool, g.n * p / parts, g.n * (p + 1) / parts,
                          scratch_data + p * per_part);
     }
   });

@@ -11,9 +11,18 @@ namespace loom::cpu {
 // Whether one_channel_conv serves this convolution: float32, one input channel, at most 16
 // output channels, stride and dilation 1, activation linear or relu.
 bool one_channel_conv_applies(const ops::Conv2DGeometry& g, DType dtype, const std::string& activation);
-// y = act(conv(x, filter) + bias): x NHWC with C = 1, filter HWIO, bias (C_out) or null, y NHWC.
+// Where one_channel_conv pools its output instead of writing it: 2x2 windows at stride 2 inside
+// the output (max_pool_is_whole_2x2_stride_2), into y and argmax (max_pool2d's outputs).
+struct MaxPoolOutput {
+  Shape input;  // the convolution's output
+  ops::Window2D window;
+  float* y;
+  int64_t* argmax;
+};
+// y = act(conv(x, filter) + bias): x NHWC with C = 1, filter HWIO, bias (C_out) or null, y NHWC;
+// with `pool`, that pooling of it instead (y unused).
 void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float* filter, const float* bias, bool relu,
-                      float* y);
+                      float* y, const MaxPoolOutput* pool = nullptr);
 // Whether one_channel_filter_grad serves this convolution: as one_channel_conv, with a 3x3 or 5x5
 // filter and fewer than 16 output channels.
 bool one_channel_filter_grad_applies(const ops::Conv2DGeometry& g, DType dtype);

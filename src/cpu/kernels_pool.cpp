@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "cpu/kernels_pool.hpp"
 #include "cpu/loops.hpp"
 #include "loom/backend/geometry.hpp"
 #include "loom/backend/kernel.hpp"
@@ -211,21 +212,7 @@ LOOM_CPU_CLONES void max_pool_rows_f64(const double* xp, const Shape& s, const o
 }
 
 void max_pool_kernel(const OpCall& call, std::vector<Tensor>& out) {
-  const Tensor x = call.inputs[0].contiguous();
-  const Shape& s = x.shape();
-  const auto w = window_of(call, s);
-  auto* idx = static_cast<int64_t*>(out[1].data_ptr());
-  const int64_t rows = s[0] * w.out_h;
-  const auto run = [&](auto rows_kernel, auto tag) {
-    using T = decltype(tag);
-    const T* xp = static_cast<const T*>(x.data_ptr());
-    T* yp = static_cast<T*>(out[0].data_ptr());
-    parallel_chunks(rows, detail::threads_for(rows * w.out_w * w.k_h * w.k_w * s[3], kCheapGrain),
-                    [&](int64_t b, int64_t e) { rows_kernel(xp, s, w, yp, idx, b, e); });
-  };
-  if (x.dtype() == DType::BFloat16) run(max_pool_rows_bf16, BFloat16{});
-  else if (x.dtype() == DType::Float32) run(max_pool_rows_f32, float{});
-  else run(max_pool_rows_f64, double{});
+  max_pool_into(call.inputs[0], window_of(call, call.inputs[0].shape()), out[0], out[1]);
 }
 
 void max_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
@@ -308,6 +295,34 @@ void avg_pool_grad_kernel(const OpCall& call, std::vector<Tensor>& out) {
 }
 
 }  // namespace
+
+void max_pool_into(const Tensor& x_in, const ops::Window2D& w, const Tensor& y, const Tensor& argmax) {
+  const Tensor x = x_in.contiguous();
+  const Shape& s = x.shape();
+  auto* idx = static_cast<int64_t*>(argmax.data_ptr());
+  const int64_t rows = s[0] * w.out_h;
+  const auto run = [&](auto rows_kernel, auto tag) {
+    using T = decltype(tag);
+    const T* xp = static_cast<const T*>(x.data_ptr());
+    T* yp = static_cast<T*>(y.data_ptr());
+    parallel_chunks(rows, detail::threads_for(rows * w.out_w * w.k_h * w.k_w * s[3], kCheapGrain),
+                    [&](int64_t b, int64_t e) { rows_kernel(xp, s, w, yp, idx, b, e); });
+  };
+  if (x.dtype() == DType::BFloat16) run(max_pool_rows_bf16, BFloat16{});
+  else if (x.dtype() == DType::Float32) run(max_pool_rows_f32, float{});
+  else run(max_pool_rows_f64, double{});
+}
+
+bool max_pool_is_whole_2x2_stride_2(const Shape& x, const ops::Window2D& w) { return is_whole_2x2_stride_2(x, w); }
+
+LOOM_CPU_CLONES void max_pool_2x2_image(const float* image, const Shape& x, const ops::Window2D& w, int64_t n, float* y,
+                                        int64_t* argmax) {
+  MaxPool2x2Rows<float> rows(x, w);
+  for (int64_t oh = 0; oh < w.out_h; ++oh) {
+    const int64_t r = n * w.out_h + oh;
+    rows.row(image + 2 * oh * rows.WC, (n * rows.H + 2 * oh) * rows.WC, y + r * rows.out_row, argmax + r * rows.out_row);
+  }
+}
 
 LOOM_REGISTER_KERNELS(cpu_pool) {
   register_kernel("max_pool2d", DeviceType::CPU, max_pool_kernel, kFloatTypes | mask_of({DType::BFloat16}));

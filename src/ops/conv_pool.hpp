@@ -3,8 +3,9 @@
 // relu's derivative to the pooled gradient -- at each window's maximum it is y > 0, y being the
 // pooled output -- before the scatter back to the convolution's output, so that the
 // convolution's output is neither kept for the gradient nor read again by it: relu's gradient
-// pass runs over a quarter of the elements (2x2 windows). Sequential runs a Conv2D with relu and
-// the MaxPool2D after it this way while a tape records.
+// pass runs over a quarter of the elements (2x2 windows). On the CPU, a one-channel input layer
+// pools each image while it is in cache (src/cpu/kernels_conv_pool.cpp); other devices run the two
+// ops (the fallback). Sequential runs a Conv2D with relu and the MaxPool2D after it this way.
 #include "core/internal_api.hpp"
 #include "loom/nn_ops.hpp"
 

@@ -23,15 +23,19 @@ Shape shape_attr(const OpCall& call, const char* name) {
   return s;
 }
 
+void check_bias(const OpCall& call, const ops::Conv2DGeometry& g) {
+  if (call.inputs.size() == 3 && call.inputs[2].shape() != Shape{g.c_out}) {
+    throw ShapeError(ops::op_prefix(call) + "bias must have shape (" + std::to_string(g.c_out) + ",), got " +
+                     call.inputs[2].shape().str());
+  }
+}
+
 std::vector<TensorMeta> infer_conv2d(const OpCall& call) {
   ops::require_same_dtype(call);
   ops::fused_activation(call);
   const Tensor& x = call.inputs[0];
   const auto g = ops::conv2d_geometry(x.shape(), call.inputs[1].shape(), call.attrs, call.name());
-  if (call.inputs.size() == 3 && call.inputs[2].shape() != Shape{g.c_out}) {
-    throw ShapeError(ops::op_prefix(call) + "bias must have shape (" + std::to_string(g.c_out) + ",), got " +
-                     call.inputs[2].shape().str());
-  }
+  check_bias(call, g);
   return {TensorMeta{Shape{g.n, g.win.out_h, g.win.out_w, g.c_out}, x.dtype()}};
 }
 
@@ -108,24 +112,22 @@ std::vector<Tensor> grad_backprop_filter(const GradCall& g) {
           g.needs[1] ? conv_no_bias(x, gg, g.attrs) : Tensor()};
 }
 
-// conv2d_relu_max_pool2d's attributes: conv2d's, and max_pool2d's with the prefix "pool_".
-constexpr std::string_view kPoolPrefix = "pool_";
-struct ConvPoolAttrs {
-  Attrs conv, pool;
-};
-ConvPoolAttrs split_conv_pool_attrs(const Attrs& attrs) {
-  ConvPoolAttrs out;
-  for (const auto& [name, value] : attrs.items()) {
-    if (name.starts_with(kPoolPrefix)) out.pool.set(name.substr(kPoolPrefix.size()), value);
-    else out.conv.set(name, value);
-  }
-  return out;
+std::vector<TensorMeta> infer_conv2d_relu_max_pool2d(const OpCall& call) {
+  ops::require_same_dtype(call);
+  const ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(call.attrs);
+  const Tensor& x = call.inputs[0];
+  const auto g = ops::conv2d_geometry(x.shape(), call.inputs[1].shape(), a.conv, call.name());
+  check_bias(call, g);
+  const auto w = ops::pool_window_2d(Shape{g.n, g.win.out_h, g.win.out_w, g.c_out}, a.pool, call.name());
+  const Shape y{g.n, w.out_h, w.out_w, g.c_out};
+  return {TensorMeta{y, x.dtype()}, TensorMeta{y, DType::Int64}};
 }
 
-std::vector<Tensor> forward_conv2d_relu_max_pool2d(const OpCall& call) {
+// The reference: the two ops (on a device without the fused kernel, each one records itself).
+std::vector<Tensor> fallback_conv2d_relu_max_pool2d(const OpCall& call) {
   static const OpDef& conv = find_op("conv2d");
   static const OpDef& pool = find_op("max_pool2d");
-  ConvPoolAttrs a = split_conv_pool_attrs(call.attrs);
+  ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(call.attrs);
   a.conv.set("activation", std::string("relu"));
   return dispatch(pool, {dispatch1(conv, call.inputs, a.conv)}, a.pool);
 }
@@ -138,7 +140,7 @@ std::vector<Tensor> grad_conv2d_relu_max_pool2d(const GradCall& g) {
   const Tensor& x = g.inputs[0];
   const Tensor& f = g.inputs[1];
   const bool bias_grad = g.inputs.size() == 3 && g.needs[2];
-  const ConvPoolAttrs a = split_conv_pool_attrs(g.attrs);
+  const ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(g.attrs);
   auto [masked, dbias] = ops::pre_activation_grads(g.grads[0], g.outputs[0], "relu", bias_grad);
   const auto geometry = ops::conv2d_geometry(x.shape(), f.shape(), a.conv, g.name());
   const Shape conv_out{geometry.n, geometry.win.out_h, geometry.win.out_w, geometry.c_out};
@@ -179,7 +181,8 @@ LOOM_REGISTER_OPS(nn_conv) {
   conv_op("conv2d_relu_max_pool2d", {"x", "filter"}).optional_inputs({"bias"}).outputs({"y", "argmax"})
       .attr("pool_window", AttrType::IntList, true).attr("pool_strides", AttrType::IntList)
       .attr("pool_padding", std::string("valid")).attr("pool_explicit_paddings", AttrType::IntList)
-      .forward(forward_conv2d_relu_max_pool2d).grad(grad_conv2d_relu_max_pool2d).saves(true, true).internal()
+      .infer(infer_conv2d_relu_max_pool2d).fallback(fallback_conv2d_relu_max_pool2d).grad(grad_conv2d_relu_max_pool2d)
+      .saves(true, true).internal()
       .doc("max_pool2d (pool_ attributes) of conv2d with relu, one op for the gradient (ops/conv_pool.hpp)");
 }
 
@@ -203,7 +206,7 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& filter, const Tenso
   }
   Attrs attrs = conv_attrs(conv);
   const Attrs pooling = pool_attrs(pool);
-  for (const auto& [name, value] : pooling.items()) attrs.set(std::string(kPoolPrefix) + name, value);
+  for (const auto& [name, value] : pooling.items()) attrs.set("pool_" + name, value);
   return dispatch(op, bias.defined() ? std::vector<Tensor>{x, filter, bias} : std::vector<Tensor>{x, filter}, attrs)[0];
 }
 }  // namespace ops

@@ -127,4 +127,14 @@ Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs&
                              op, true);
   return g;
 }
+ConvPoolAttrs split_conv_pool_attrs(const Attrs& attrs) {
+  constexpr std::string_view prefix = "pool_";
+  ConvPoolAttrs out;
+  for (const auto& [name, value] : attrs.items()) {
+    if (name.starts_with(prefix)) out.pool.set(name.substr(prefix.size()), value);
+    else out.conv.set(name, value);
+  }
+  return out;
+}
+
 }  // namespace loom::ops

@@ -71,4 +71,14 @@ struct Conv2DGeometry {
 LOOM_BACKEND_API Conv2DGeometry conv2d_geometry(const Shape& x, const Shape& filter, const Attrs& attrs,
                                                 const char* op);
 
+/// The attributes of conv2d_relu_max_pool2d (loom's fusion of a convolution ending in relu with
+/// the max pooling after it): conv2d's (without its activation, relu), and max_pool2d's with the
+/// prefix "pool_", split into the two ops' own.
+struct ConvPoolAttrs {
+  Attrs conv;  ///< conv2d's attributes
+  Attrs pool;  ///< max_pool2d's attributes
+};
+/// Splits conv2d_relu_max_pool2d's attributes into conv2d's and max_pool2d's.
+LOOM_BACKEND_API ConvPoolAttrs split_conv_pool_attrs(const Attrs& attrs);
+
 }  // namespace loom::ops
