@@ -1,8 +1,10 @@
-// conv2d with relu then max_pool2d as one op (ops/conv_pool.hpp), and Sequential's use of it:
-// the same values and gradients (first and second order) as the two ops recorded one by one,
-// the gradient against finite differences, and which layer pairs qualify.
+// Max pooling fused with the relu before it (ops/conv_pool.hpp): conv2d with relu then
+// max_pool2d, and relu then max_pool2d, as one op each, and Sequential's use of them: the same
+// values and gradients (first and second order) as the ops recorded one by one, the gradients
+// against finite differences, and which layer pairs qualify.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "nn/layer_config.hpp"
 #include "ops/conv_pool.hpp"
@@ -61,21 +63,20 @@ Tensor unfused(const ConvPoolCase& c, const std::vector<Tensor>& in) {
   return max_pool2d(conv2d(in[0], in[1], in.size() == 3 ? in[2] : Tensor(), c.conv), c.pool);
 }
 
-using Route = Tensor (*)(const ConvPoolCase&, const std::vector<Tensor>&);
+using Route = std::function<Tensor(const std::vector<Tensor>&)>;
 
-// First- and second-order gradients of sum(route(inputs) * w) with respect to every input:
+// First- and second-order gradients of sum(route(sources) * w) with respect to every source:
 // the second order is of sum_k sum(first_k * v_k).
 struct Gradients {
   Tensor y;
   std::vector<Tensor> first, second;
 };
-Gradients gradients(Route route, const ConvPoolCase& c, const Inputs& in, const Tensor& w, const std::vector<Tensor>& v) {
-  const std::vector<Tensor> sources = in.list();
+Gradients gradients(const Route& route, const std::vector<Tensor>& sources, const Tensor& w, const std::vector<Tensor>& v) {
   GradientTape outer, inner;
   outer.watch(sources);
   inner.watch(sources);
   Gradients g;
-  g.y = route(c, sources);
+  g.y = route(sources);
   g.first = inner.gradient(reduce_sum(g.y * w), sources);
   Tensor dot = zeros({}, DType::Float64);
   for (size_t k = 0; k < sources.size(); ++k) dot = dot + reduce_sum(g.first[k] * v[k]);
@@ -83,25 +84,67 @@ Gradients gradients(Route route, const ConvPoolCase& c, const Inputs& in, const 
   return g;
 }
 
+// The fused and the plain route agree in values (exactly) and in gradients to second order, on
+// outputs of which some pass relu and some windows are all cut by it.
+void expect_same_values_and_gradients(const Route& fused_route, const Route& plain_route, const std::vector<Tensor>& sources) {
+  const Tensor w = random_normal(plain_route(sources).shape(), 0, 1, DType::Float64, 80);
+  std::vector<Tensor> v;
+  for (const Tensor& t : sources) v.push_back(random_normal(t.shape(), 0, 1, DType::Float64, 90 + v.size()));
+  const Gradients a = gradients(fused_route, sources, w, v), b = gradients(plain_route, sources, w, v);
+  expect_tensor_near(a.y, b.y, 0, 0, "values");
+  const std::vector<double> y = a.y.to_vector<double>();
+  EXPECT_GT(std::count_if(y.begin(), y.end(), [](double e) { return e > 0; }), 0) << "some maxima pass relu";
+  EXPECT_GT(std::count(y.begin(), y.end(), 0.0), 0) << "some windows are all cut by relu";
+  for (size_t k = 0; k < a.first.size(); ++k) {
+    expect_tensor_near(a.first[k], b.first[k], 1e-12, 1e-12, "gradient of input " + std::to_string(k));
+    expect_tensor_near(a.second[k], b.second[k], 1e-12, 1e-12, "second order, input " + std::to_string(k));
+  }
+}
+
+// The first-order gradient of sum(route(sources) * w) against central differences.
+void expect_finite_differences(const Route& route, const std::vector<Tensor>& sources) {
+  const Tensor w = random_normal(route(sources).shape(), 0, 1, DType::Float64, 180);
+  GradientTape tape;
+  tape.watch(sources);
+  const auto grads = tape.gradient(reduce_sum(route(sources) * w), sources);
+  const auto loss = [&](const std::vector<Tensor>& at) { return reduce_sum(route(at) * w).item<double>(); };
+  for (size_t k = 0; k < sources.size(); ++k) {
+    const std::vector<double> numeric = numeric_gradient(loss, sources, k);
+    const std::vector<double> analytic = grads[k].to_vector<double>();
+    ASSERT_EQ(analytic.size(), numeric.size());
+    for (size_t j = 0; j < numeric.size(); ++j) {
+      ASSERT_NEAR(analytic[j], numeric[j], 1e-6 + 1e-5 * std::abs(numeric[j])) << "input " << k << " element " << j;
+    }
+  }
+}
+
 TEST(ConvReluMaxPool, MatchesTheTwoOpsInValuesAndGradientsToSecondOrder) {
   for (const ConvPoolCase& c : cases()) {
     for (const bool ties : {false, true}) {
       SCOPED_TRACE(c.label + (ties ? ", integer inputs (ties)" : ""));
-      const Inputs in = inputs_for(c, ties, 70);
-      const Tensor probe = unfused(c, in.list());
-      const Tensor w = random_normal(probe.shape(), 0, 1, DType::Float64, 80);
-      std::vector<Tensor> v;
-      for (const Tensor& t : in.list()) v.push_back(random_normal(t.shape(), 0, 1, DType::Float64, 90 + v.size()));
-      const Gradients a = gradients(fused, c, in, w, v), b = gradients(unfused, c, in, w, v);
-      expect_tensor_near(a.y, b.y, 0, 0, "values");
-      const std::vector<double> y = a.y.to_vector<double>();
-      EXPECT_GT(std::count_if(y.begin(), y.end(), [](double e) { return e > 0; }), 0) << "some maxima pass relu";
-      EXPECT_GT(std::count(y.begin(), y.end(), 0.0), 0) << "some windows are all cut by relu";
-      for (size_t k = 0; k < a.first.size(); ++k) {
-        expect_tensor_near(a.first[k], b.first[k], 1e-12, 1e-12, "gradient of input " + std::to_string(k));
-        expect_tensor_near(a.second[k], b.second[k], 1e-12, 1e-12, "second order, input " + std::to_string(k));
-      }
+      expect_same_values_and_gradients([&](const std::vector<Tensor>& in) { return fused(c, in); },
+                                       [&](const std::vector<Tensor>& in) { return unfused(c, in); }, inputs_for(c, ties, 70).list());
     }
+  }
+}
+
+TEST(ReluMaxPool, MatchesReluThenMaxPoolInValuesAndGradientsToSecondOrder) {
+  for (const ConvPoolCase& c : cases()) {
+    for (const bool ties : {false, true}) {
+      SCOPED_TRACE(c.label + (ties ? ", integer inputs (ties)" : ""));
+      // The convolution's output shape, centred below zero: windows all negative, and ties at 0.
+      const Tensor x = inputs_for(c, ties, 200).x - 2.0;
+      expect_same_values_and_gradients([&](const std::vector<Tensor>& in) { return ops::relu_max_pool2d(in[0], c.pool); },
+                                       [&](const std::vector<Tensor>& in) { return max_pool2d(relu(in[0]), c.pool); }, {x});
+    }
+  }
+}
+
+TEST(ReluMaxPool, GradientMatchesFiniteDifferences) {
+  for (const ConvPoolCase& c : cases()) {
+    SCOPED_TRACE(c.label);
+    expect_finite_differences([&](const std::vector<Tensor>& in) { return ops::relu_max_pool2d(in[0], c.pool); },
+                              {inputs_for(c, false, 210).x - 2.0});
   }
 }
 
@@ -138,21 +181,7 @@ TEST(ConvReluMaxPool, OneChannelImagesPooledInCacheMatchTheTwoOps) {
 TEST(ConvReluMaxPool, GradientMatchesFiniteDifferences) {
   for (const ConvPoolCase& c : cases()) {
     SCOPED_TRACE(c.label);
-    const Inputs in = inputs_for(c, false, 170);
-    const std::vector<Tensor> sources = in.list();
-    const Tensor w = random_normal(unfused(c, sources).shape(), 0, 1, DType::Float64, 180);
-    GradientTape tape;
-    tape.watch(sources);
-    const auto grads = tape.gradient(reduce_sum(fused(c, sources) * w), sources);
-    const auto loss = [&](const std::vector<Tensor>& at) { return reduce_sum(fused(c, at) * w).item<double>(); };
-    for (size_t k = 0; k < sources.size(); ++k) {
-      const std::vector<double> numeric = numeric_gradient(loss, sources, k);
-      const std::vector<double> analytic = grads[k].to_vector<double>();
-      ASSERT_EQ(analytic.size(), numeric.size());
-      for (size_t j = 0; j < numeric.size(); ++j) {
-        ASSERT_NEAR(analytic[j], numeric[j], 1e-6 + 1e-5 * std::abs(numeric[j])) << "input " << k << " element " << j;
-      }
-    }
+    expect_finite_differences([&](const std::vector<Tensor>& in) { return fused(c, in); }, inputs_for(c, false, 170).list());
   }
 }
 
@@ -171,33 +200,44 @@ nn::Conv2DLayerOptions conv_layer_options(const std::string& activation) {
   return o;
 }
 
-TEST(ConvReluMaxPool, OnlyBuiltConv2DWithReluThenMaxPool2DInTheirComputeDtypeQualify) {
+TEST(MaxPoolFusion, OnlyBuiltConv2DOrActivationWithReluThenMaxPool2DInTheirComputeDtypeQualify) {
   const Tensor x = random_normal({2, 6, 6, 3}, 0, 1, DType::Float32, 5);
   nn::Conv2D conv(4, {3, 3}, conv_layer_options("relu"));
   nn::Conv2D conv_tanh(4, {3, 3}, conv_layer_options("tanh"));
   nn::MaxPool2D pool;
   nn::AvgPool2D avg;
-  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, pool, x)) << "not built yet";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(conv, pool, x)) << "not built yet";
   const Tensor expected = pool(conv(x));
   conv_tanh(x);
   avg(conv(x));
-  const auto y = nn::internal::conv_relu_max_pool(conv, pool, x);
+  const auto y = nn::internal::max_pool_fusion(conv, pool, x);
   ASSERT_TRUE(y);
   expect_tensor_near(*y, expected, 0, 0, "the pair's output");
-  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv_tanh, pool, x)) << "tanh";
-  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, avg, x)) << "average pooling";
-  EXPECT_FALSE(nn::internal::conv_relu_max_pool(pool, conv, x)) << "the other order";
-  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, pool, cast(x, DType::Float64))) << "float64 input, float32 layers";
-  EXPECT_FALSE(nn::internal::conv_relu_max_pool(conv, pool, Tensor())) << "no input";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(conv_tanh, pool, x)) << "tanh";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(conv, avg, x)) << "average pooling";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(pool, conv, x)) << "the other order";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(conv, pool, cast(x, DType::Float64))) << "float64 input, float32 layers";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(conv, pool, Tensor())) << "no input";
+  nn::Activation relu("relu"), tanh("tanh");
+  EXPECT_FALSE(nn::internal::max_pool_fusion(relu, pool, x)) << "not built yet";
+  const Tensor expected_relu = pool(relu(x));
+  tanh(x);
+  const auto y_relu = nn::internal::max_pool_fusion(relu, pool, x);
+  ASSERT_TRUE(y_relu);
+  expect_tensor_near(*y_relu, expected_relu, 0, 0, "relu and pool");
+  EXPECT_FALSE(nn::internal::max_pool_fusion(tanh, pool, x)) << "tanh";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(relu, avg, x)) << "average pooling";
 }
 
-// Sequential's forward and gradients, fused pairs and all, against the same layers called one
-// by one (every pair unfused), in float32 and under mixed_bfloat16.
+// Sequential's forward and gradients, fused pairs and all (a Conv2D with relu and an
+// Activation("relu") after batch norm, each before a MaxPool2D), against the same layers called
+// one by one (every pair unfused), in float32 and under mixed_bfloat16.
 void expect_sequential_matches_layer_by_layer(double rtol) {
   auto model = std::make_shared<nn::Sequential>(std::vector<LayerPtr>{
       std::make_shared<nn::Conv2D>(4, std::vector<int64_t>{3, 3}, conv_layer_options("relu")), std::make_shared<nn::MaxPool2D>(),
-      std::make_shared<nn::Conv2D>(6, std::vector<int64_t>{3, 3}, conv_layer_options("relu")), std::make_shared<nn::MaxPool2D>(),
-      std::make_shared<nn::Flatten>(), std::make_shared<nn::Dense>(3)});
+      std::make_shared<nn::Conv2D>(6, std::vector<int64_t>{3, 3}, conv_layer_options("linear")),
+      std::make_shared<nn::BatchNormalization>(nn::BatchNormalizationOptions{}), std::make_shared<nn::Activation>("relu"),
+      std::make_shared<nn::MaxPool2D>(), std::make_shared<nn::Flatten>(), std::make_shared<nn::Dense>(3)});
   const Tensor x = random_normal({5, 12, 12, 2}, 0, 1, DType::Float32, 21);
   (*model)(x, true);  // builds
   const std::vector<Variable> variables = model->trainable_weights();
@@ -210,11 +250,11 @@ void expect_sequential_matches_layer_by_layer(double rtol) {
   for (const LayerPtr& l : model->sublayers()) h = (*l)(h, true);
   const auto g_layers = by_layer.gradient(reduce_sum(cast(h, DType::Float32) * w), weights);
   expect_tensor_near(y, h, 0, 0, "outputs");
-  ASSERT_EQ(g.size(), 6u);
+  ASSERT_EQ(g.size(), 8u);
   for (size_t k = 0; k < g.size(); ++k) expect_tensor_near(g[k], g_layers[k], rtol, 1e-6, variables[k].name());
 }
 
-TEST(ConvReluMaxPool, SequentialMatchesItsLayersCalledOneByOne) {
+TEST(MaxPoolFusion, SequentialMatchesItsLayersCalledOneByOne) {
   expect_sequential_matches_layer_by_layer(1e-6);
   nn::set_global_policy("mixed_bfloat16");
   try {

@@ -30,10 +30,11 @@ inline AttrValue padding_config(const Padding& padding) {
   return padding.mode;
 }
 
-// Sequential's one fusion of consecutive layers: a Conv2D with relu, then a MaxPool2D, as one op
-// whose gradient masks the pooled gradient (ops/conv_pool.hpp). The result of second(first(x)),
-// or nothing where the pair does not qualify: both built, exactly these classes, and x already
-// in their common compute dtype (so that Layer's call would neither build nor cast).
-LOOM_INTERNAL_API std::optional<Tensor> conv_relu_max_pool(Layer& first, Layer& second, const Tensor& x);
+// Sequential's fusions of consecutive layers: a Conv2D with relu, or an Activation("relu"), then a
+// MaxPool2D, as one op whose gradient masks the pooled gradient (ops/conv_pool.hpp). The result of
+// second(first(x)), or nothing where the pair does not qualify: both built, exactly these
+// classes, and x already in their common compute dtype (so that Layer's call would neither build
+// nor cast).
+LOOM_INTERNAL_API std::optional<Tensor> max_pool_fusion(Layer& first, Layer& second, const Tensor& x);
 
 }  // namespace loom::nn::internal

@@ -59,18 +59,22 @@ Tensor Conv2D::call(const Tensor& x, bool) {
   return conv2d(x, kernel_, options_.use_bias ? Tensor(bias_) : Tensor(), op_options(options_));
 }
 
-std::optional<Tensor> internal::conv_relu_max_pool(Layer& first, Layer& second, const Tensor& x) {
-  if (!x.defined() || typeid(first) != typeid(Conv2D) || typeid(second) != typeid(MaxPool2D)) return std::nullopt;
-  const auto& conv = static_cast<const Conv2D&>(first);
-  const auto& pool = static_cast<const MaxPool2D&>(second);
-  const DType compute = conv.dtype_policy().compute_dtype();
-  if (!conv.built() || !pool.built() || conv.options().activation != "relu" || x.dtype() != compute ||
-      pool.dtype_policy().compute_dtype() != compute) {
-    return std::nullopt;
-  }
+std::optional<Tensor> internal::max_pool_fusion(Layer& first, Layer& second, const Tensor& x) {
+  if (!x.defined() || typeid(second) != typeid(MaxPool2D) || !first.built() || !second.built()) return std::nullopt;
+  const DType compute = first.dtype_policy().compute_dtype();
+  if (x.dtype() != compute || second.dtype_policy().compute_dtype() != compute) return std::nullopt;
+  const Pool2DOptions& pool = static_cast<const MaxPool2D&>(second).options();
   const AutocastScope autocast(compute);
-  return ops::conv2d_relu_max_pool2d(x, conv.kernel(), conv.options().use_bias ? Tensor(conv.bias()) : Tensor(),
-                                     op_options(conv.options()), pool.options());
+  if (typeid(first) == typeid(Conv2D)) {
+    const auto& conv = static_cast<const Conv2D&>(first);
+    if (conv.options().activation != "relu") return std::nullopt;
+    return ops::conv2d_relu_max_pool2d(x, conv.kernel(), conv.options().use_bias ? Tensor(conv.bias()) : Tensor(),
+                                       op_options(conv.options()), pool);
+  }
+  if (typeid(first) == typeid(Activation) && static_cast<const Activation&>(first).activation() == "relu") {
+    return ops::relu_max_pool2d(x, pool);
+  }
+  return std::nullopt;
 }
 
 Attrs Conv2D::get_config() const {

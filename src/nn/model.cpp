@@ -391,7 +391,7 @@ Tensor Sequential::call(const Tensor& x, bool training) {
   Tensor h = x;
   for (size_t i = 0; i < layers.size(); ++i) {
     if (i + 1 < layers.size()) {
-      if (auto fused = internal::conv_relu_max_pool(*layers[i], *layers[i + 1], h)) {
+      if (auto fused = internal::max_pool_fusion(*layers[i], *layers[i + 1], h)) {
         h = std::move(*fused);
         ++i;
         continue;

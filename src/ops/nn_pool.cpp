@@ -3,6 +3,7 @@
 // adjoint (avg_pool2d_grad), whose gradient is avg_pool2d again.
 #include "loom/nn_ops.hpp"
 #include "loom/backend/geometry.hpp"
+#include "ops/conv_pool.hpp"
 #include "ops/op_utils.hpp"
 
 namespace loom {
@@ -71,6 +72,20 @@ std::vector<Tensor> grad_max_pool_grad(const GradCall& g) {
   return {reshape(gather(flat, reshape(g.inputs[1], {-1})), g.input_metas[0].shape), Tensor()};
 }
 
+// relu(max_pool2d(x)) equals max_pool2d(relu(x)), and so does its gradient: where the window's
+// maximum is positive both route dy to it, and where it is not relu's derivative is 0 there.
+std::vector<Tensor> forward_relu_max_pool(const OpCall& call) {
+  static const OpDef& pool = find_op("max_pool2d");
+  std::vector<Tensor> out = dispatch(pool, call.inputs, call.attrs);
+  out[0] = relu(out[0]);
+  return out;
+}
+std::vector<Tensor> grad_relu_max_pool(const GradCall& g) {
+  static const OpDef& op = find_op("max_pool2d_grad");
+  return {dispatch1(op, {ops::relu_grad(g.grads[0], g.outputs[0]), g.outputs[1]},
+                    Attrs{{"input_shape", g.input_metas[0].shape.vec()}})};
+}
+
 std::vector<Tensor> grad_avg_pool(const GradCall& g) {
   static const OpDef& op = find_op("avg_pool2d_grad");
   return {dispatch1(op, {g.grads[0]}, with_input_shape(g.attrs, g.input_metas[0].shape))};
@@ -99,6 +114,8 @@ OpBuilder pool_op(const char* name) {
 LOOM_REGISTER_OPS(nn_pool) {
   pool_op("max_pool2d").inputs({"x"}).dtypes(kFloatTypes | kHalfTypes).outputs({"y", "argmax"}).infer(infer_max_pool).grad(grad_max_pool).saves(false, true)
       .doc("max over windows (NHWC); output 1 holds the flat input index of each maximum");
+  pool_op("relu_max_pool2d").inputs({"x"}).outputs({"y", "argmax"}).forward(forward_relu_max_pool).grad(grad_relu_max_pool)
+      .saves(false, true).internal().doc("max_pool2d of relu(x) as relu of max_pool2d(x) (ops/conv_pool.hpp)");
   define_op("max_pool2d_grad").inputs({"dy", "argmax"}).dtypes(kFloatTypes | kHalfTypes).input_dtypes(1, mask_of({DType::Int64})).attr("input_shape", AttrType::IntList, true)
       .infer(infer_max_pool_grad).grad(grad_max_pool_grad).nondiff({1})
       .doc("scatters dy to the argmax positions of max_pool2d: (dy, argmax) -> dx");
@@ -120,6 +137,13 @@ Tensor max_pool2d(const Tensor& x, const Pool2DOptions& options) {
   static const OpDef& op = find_op("max_pool2d");
   return dispatch(op, {x}, ops::pool_attrs(options))[0];
 }
+namespace ops {
+Tensor relu_max_pool2d(const Tensor& x, const Pool2DOptions& pool) {
+  static const OpDef& op = find_op("relu_max_pool2d");
+  return dispatch(op, {x}, pool_attrs(pool))[0];
+}
+}  // namespace ops
+
 Tensor avg_pool2d(const Tensor& x, const Pool2DOptions& options) {
   static const OpDef& op = find_op("avg_pool2d");
   return dispatch1(op, {x}, ops::pool_attrs(options));

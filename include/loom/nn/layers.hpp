@@ -126,6 +126,8 @@ class LOOM_API Activation : public Layer {
   Tensor call(const Tensor& x, bool training) override;
   std::string type_name() const override { return "Activation"; }
   Attrs get_config() const override;
+  /// The activation's name.
+  const std::string& activation() const { return activation_; }
 
  private:
   std::string activation_;
