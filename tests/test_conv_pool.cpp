@@ -218,6 +218,19 @@ TEST(MaxPoolFusion, OnlyBuiltConv2DOrActivationWithReluThenMaxPool2DInTheirCompu
   EXPECT_FALSE(nn::internal::max_pool_fusion(pool, conv, x)) << "the other order";
   EXPECT_FALSE(nn::internal::max_pool_fusion(conv, pool, cast(x, DType::Float64))) << "float64 input, float32 layers";
   EXPECT_FALSE(nn::internal::max_pool_fusion(conv, pool, Tensor())) << "no input";
+  EXPECT_TRUE(nn::internal::max_pool_fusion(conv, pool, random_normal({3, 8, 10, 3}, 0, 1, DType::Float32, 6)))
+      << "another batch and image size";
+  EXPECT_FALSE(nn::internal::max_pool_fusion(conv, pool, random_normal({2, 6, 6, 2}, 0, 1, DType::Float32, 6)))
+      << "other channels: the layer's own call reports it";
+  nn::Sequential model({std::make_shared<nn::Conv2D>(4, std::vector<int64_t>{3, 3}, conv_layer_options("relu")),
+                        std::make_shared<nn::MaxPool2D>()});
+  model(x);
+  try {
+    model(ones({1, 6, 6, 2}));
+    ADD_FAILURE() << "expected an error for 2 channels in a model built for 3";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[conv2d]"), std::string::npos) << e.what();
+  }
   nn::Activation relu("relu"), tanh("tanh");
   EXPECT_FALSE(nn::internal::max_pool_fusion(relu, pool, x)) << "not built yet";
   const Tensor expected_relu = pool(relu(x));

@@ -33,8 +33,8 @@ inline AttrValue padding_config(const Padding& padding) {
 // Sequential's fusions of consecutive layers: a Conv2D with relu, or an Activation("relu"), then a
 // MaxPool2D, as one op whose gradient masks the pooled gradient (ops/conv_pool.hpp). The result of
 // second(first(x)), or nothing where the pair does not qualify: both built, exactly these
-// classes, and x already in their common compute dtype (so that Layer's call would neither build
-// nor cast).
+// classes, x of the rank and channel count they were built for, and already in their common
+// compute dtype (so that Layer's call would neither build nor cast).
 LOOM_INTERNAL_API std::optional<Tensor> max_pool_fusion(Layer& first, Layer& second, const Tensor& x);
 
 }  // namespace loom::nn::internal

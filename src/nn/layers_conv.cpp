@@ -61,6 +61,9 @@ Tensor Conv2D::call(const Tensor& x, bool) {
 
 std::optional<Tensor> internal::max_pool_fusion(Layer& first, Layer& second, const Tensor& x) {
   if (!x.defined() || typeid(second) != typeid(MaxPool2D) || !first.built() || !second.built()) return std::nullopt;
+  // An input unlike the one the layers were built for takes their own calls, whose errors name them.
+  const Shape& built_for = first.input_shape();
+  if (x.rank() != built_for.rank() || x.rank() < 1 || x.shape().back() != built_for.back()) return std::nullopt;
   const DType compute = first.dtype_policy().compute_dtype();
   if (x.dtype() != compute || second.dtype_policy().compute_dtype() != compute) return std::nullopt;
   const Pool2DOptions& pool = static_cast<const MaxPool2D&>(second).options();
