@@ -178,6 +178,62 @@ TEST(ConvReluMaxPool, OneChannelImagesPooledInCacheMatchTheTwoOps) {
   }
 }
 
+// An input layer's filter gradient (x needs none) comes straight from the pooled gradient
+// (conv2d_relu_max_pool2d_backprop_filter): in float64 (the scatter then conv2d_backprop_filter)
+// the same to second order as the two ops, and against finite differences.
+TEST(ConvReluMaxPool, FilterGradientAloneMatchesTheTwoOpsToSecondOrder) {
+  for (const ConvPoolCase& c : cases()) {
+    for (const bool ties : {false, true}) {
+      SCOPED_TRACE(c.label + (ties ? ", integer inputs (ties)" : ""));
+      const Inputs in = inputs_for(c, ties, 400);
+      const auto with_x = [&](const std::vector<Tensor>& weights) {
+        std::vector<Tensor> all{in.x};
+        all.insert(all.end(), weights.begin(), weights.end());
+        return all;
+      };
+      std::vector<Tensor> weights = in.list();
+      weights.erase(weights.begin());
+      expect_same_values_and_gradients([&](const std::vector<Tensor>& w) { return fused(c, with_x(w)); },
+                                       [&](const std::vector<Tensor>& w) { return unfused(c, with_x(w)); }, weights);
+      if (!ties) expect_finite_differences([&](const std::vector<Tensor>& w) { return fused(c, with_x(w)); }, weights);
+    }
+  }
+}
+
+// float32 one-channel images with 16 and 32 channels under 2x2 pooling: the CPU kernel takes the
+// filter gradient from the pooled gradient and argmax without scattering them; 3x3 and 5x5
+// filters, "same" and "valid", a size whose last row and column no window covers, no bias.
+TEST(ConvReluMaxPool, OneChannelFilterGradientFromThePooledGradientMatchesTheTwoOps) {
+  struct Case {
+    Shape x, filter;
+    bool bias;
+    std::string padding;
+  };
+  for (const Case& k : {Case{{5, 28, 28, 1}, {3, 3, 1, 16}, true, "same"}, Case{{3, 12, 10, 1}, {5, 5, 1, 32}, true, "valid"},
+                        Case{{4, 11, 9, 1}, {3, 3, 1, 16}, false, "same"}}) {
+    for (const bool ties : {false, true}) {
+      SCOPED_TRACE(k.x.str() + " " + k.filter.str() + " " + k.padding + (ties ? " integer inputs" : ""));
+      ConvPoolCase c{"", k.x, k.filter, k.bias, {}, {}};
+      c.conv.padding = k.padding;
+      c.conv.activation = "relu";
+      const Inputs in64 = inputs_for(c, ties, 500);
+      std::vector<Tensor> in;
+      for (const Tensor& t : in64.list()) in.push_back(cast(t, DType::Float32));
+      const std::vector<Tensor> weights(in.begin() + 1, in.end());
+      const Tensor w = random_normal(unfused(c, in).shape(), 0, 1, DType::Float32, 510);
+      GradientTape a, b;
+      a.watch(weights);
+      b.watch(weights);
+      const auto g = a.gradient(reduce_sum(fused(c, in) * w), weights), g_ref = b.gradient(reduce_sum(unfused(c, in) * w), weights);
+      for (size_t i = 0; i < weights.size(); ++i) {
+        EXPECT_GT(reduce_max(abs(g_ref[i])).item<float>(), 1.0f) << "a gradient of substance";
+        // float32 sums in another order than oneDNN's, over up to 5 x 28 x 28 terms.
+        expect_tensor_near(g[i], g_ref[i], 1e-4, 1e-4, "gradient of weight " + std::to_string(i));
+      }
+    }
+  }
+}
+
 TEST(ConvReluMaxPool, GradientMatchesFiniteDifferences) {
   for (const ConvPoolCase& c : cases()) {
     SCOPED_TRACE(c.label);

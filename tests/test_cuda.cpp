@@ -123,9 +123,10 @@ TEST(Cuda, GradientsOfTheOpTableMatchTheCpu) {
 
 // The op x device matrix: a kernel op without a CUDA kernel must be listed here on purpose.
 TEST(Cuda, OpDeviceMatrix) {
-  // adam_update, relu_bias_grad and conv2d_relu_max_pool2d run their fallbacks there (the
-  // composites of the ops they fuse on the CPU).
-  const std::set<std::string> cpu_only = {"adam_update", "relu_bias_grad", "conv2d_relu_max_pool2d"};
+  // adam_update, relu_bias_grad, conv2d_relu_max_pool2d and its filter gradient run their
+  // fallbacks there (the composites of the ops they fuse on the CPU).
+  const std::set<std::string> cpu_only = {"adam_update", "relu_bias_grad", "conv2d_relu_max_pool2d",
+                                          "conv2d_relu_max_pool2d_backprop_filter"};
   const bool have_gpu = gpu_available();  // loads the CUDA backend (and its kernels) first
   std::printf("%-40s CPU GPU\n", "op");
   for (const OpDef* op : all_ops()) {

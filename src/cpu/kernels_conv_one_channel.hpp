@@ -28,5 +28,13 @@ void one_channel_conv(const ops::Conv2DGeometry& g, const float* x, const float*
 bool one_channel_filter_grad_applies(const ops::Conv2DGeometry& g, DType dtype);
 // df = the gradient of conv(x, f) with respect to f (HWIO, I = 1) for output gradient dy (NHWC).
 void one_channel_filter_grad(const ops::Conv2DGeometry& g, const float* x, const float* dy, float* df);
+// Whether one_channel_pooled_filter_grad serves this convolution and pooling of its output:
+// float32, one input channel, a multiple of 16 output channels, stride and dilation 1, a 3x3 or
+// 5x5 filter, and 2x2 windows at stride 2 inside the output (max_pool_is_whole_2x2_stride_2).
+bool one_channel_pooled_filter_grad_applies(const ops::Conv2DGeometry& g, DType dtype, const ops::Window2D& pool);
+// df = the gradient of conv(x, f) with respect to f (HWIO, I = 1) for the output gradient that
+// max_pool2d_grad would scatter from dy and argmax (the pooling's gradient and indices, NHWC).
+void one_channel_pooled_filter_grad(const ops::Conv2DGeometry& g, const ops::Window2D& pool, const float* x, const float* dy,
+                                    const int64_t* argmax, float* df);
 
 }  // namespace loom::cpu

@@ -6,7 +6,10 @@
 // convolution's output is neither kept for the gradient nor read again by it: relu's gradient
 // pass runs over a quarter of the elements (2x2 windows). On the CPU, a one-channel input layer
 // pools each image while it is in cache (src/cpu/kernels_conv_pool.cpp); other devices run the two
-// ops (the fallback). Sequential runs a Conv2D with relu and the MaxPool2D after it this way.
+// ops (the fallback). Where x needs no gradient (an input layer) the filter's gradient is one op
+// too, conv2d_relu_max_pool2d_backprop_filter(x, masked pooled gradient, argmax): on the CPU a
+// one-channel layer's comes from them directly, without the scatter. Sequential runs a Conv2D
+// with relu and the MaxPool2D after it this way.
 #include "core/internal_api.hpp"
 #include "loom/nn_ops.hpp"
 

@@ -132,24 +132,67 @@ std::vector<Tensor> fallback_conv2d_relu_max_pool2d(const OpCall& call) {
   return dispatch(pool, {dispatch1(conv, call.inputs, a.conv)}, a.pool);
 }
 
+// max_pool2d_grad of the pooled gradient dy to conv2d(x, filter)'s output.
+Tensor scatter_to_conv_output(const Tensor& dy, const Tensor& argmax, const Shape& x, const Shape& filter, const Attrs& conv,
+                              const char* op) {
+  static const OpDef& scatter = find_op("max_pool2d_grad");
+  const auto g = ops::conv2d_geometry(x, filter, conv, op);
+  return dispatch1(scatter, {dy, argmax}, Attrs{{"input_shape", std::vector<int64_t>{g.n, g.win.out_h, g.win.out_w, g.c_out}}});
+}
+
 // relu's derivative where the pooled gradient lands (each window's maximum z of the convolution's
 // output) is z > 0, and z is the pooled output y there: mask dy by y > 0 (with the bias gradient,
 // in relu_bias_grad's one pass), then scatter.
+// The filter's gradient alone (an input layer's: x needs none) takes the pooled gradient and
+// argmax as they are (conv2d_relu_max_pool2d_backprop_filter).
 std::vector<Tensor> grad_conv2d_relu_max_pool2d(const GradCall& g) {
-  static const OpDef& scatter = find_op("max_pool2d_grad");
+  static const OpDef& filter_grad = find_op("conv2d_relu_max_pool2d_backprop_filter");
   const Tensor& x = g.inputs[0];
   const Tensor& f = g.inputs[1];
   const bool bias_grad = g.inputs.size() == 3 && g.needs[2];
-  const ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(g.attrs);
   auto [masked, dbias] = ops::pre_activation_grads(g.grads[0], g.outputs[0], "relu", bias_grad);
-  const auto geometry = ops::conv2d_geometry(x.shape(), f.shape(), a.conv, g.name());
-  const Shape conv_out{geometry.n, geometry.win.out_h, geometry.win.out_w, geometry.c_out};
-  const Tensor dz = dispatch1(scatter, {masked, g.outputs[1]}, Attrs{{"input_shape", conv_out.vec()}});
   std::vector<Tensor> out(g.inputs.size());
-  if (g.needs[0]) out[0] = backprop_input(dz, f, x.shape(), a.conv);
-  if (g.needs[1]) out[1] = backprop_filter(x, dz, f.shape(), a.conv);
   if (bias_grad) out[2] = dbias;
+  if (!g.needs[0]) {
+    Attrs attrs = g.attrs;
+    attrs.set("filter_shape", f.shape().vec());
+    if (g.needs[1]) out[1] = dispatch1(filter_grad, {x, masked, g.outputs[1]}, attrs);
+    return out;
+  }
+  const ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(g.attrs);
+  const Tensor dz = scatter_to_conv_output(masked, g.outputs[1], x.shape(), f.shape(), a.conv, g.name());
+  out[0] = backprop_input(dz, f, x.shape(), a.conv);
+  if (g.needs[1]) out[1] = backprop_filter(x, dz, f.shape(), a.conv);
   return out;
+}
+
+// (x, dy, argmax) -> the filter's shape: dy and argmax of the pooling's output shape.
+std::vector<TensorMeta> infer_conv2d_relu_max_pool2d_backprop_filter(const OpCall& call) {
+  const Tensor &x = call.inputs[0], &dy = call.inputs[1];
+  if (x.dtype() != dy.dtype()) {
+    throw DTypeError(ops::op_prefix(call) + "x is " + dtype_name(x.dtype()) + " but dy is " + dtype_name(dy.dtype()));
+  }
+  const ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(call.attrs);
+  const Shape filter = shape_attr(call, "filter_shape");
+  const auto g = ops::conv2d_geometry(x.shape(), filter, a.conv, call.name());
+  const auto w = ops::pool_window_2d(Shape{g.n, g.win.out_h, g.win.out_w, g.c_out}, a.pool, call.name());
+  const Shape pooled{g.n, w.out_h, w.out_w, g.c_out};
+  for (int i : {1, 2}) {
+    if (call.inputs[i].shape() != pooled) {
+      throw ShapeError(ops::op_prefix(call) + (i == 1 ? "dy" : "argmax") + " has shape " + call.inputs[i].shape().str() +
+                       ", the pooling's output is " + pooled.str());
+    }
+  }
+  return {TensorMeta{filter, x.dtype()}};
+}
+
+// The reference (and its gradient): scatter, then conv2d_backprop_filter.
+std::vector<Tensor> fallback_conv2d_relu_max_pool2d_backprop_filter(const OpCall& call) {
+  const ops::ConvPoolAttrs a = ops::split_conv_pool_attrs(call.attrs);
+  const Shape filter = shape_attr(call, "filter_shape");
+  const Tensor& x = call.inputs[0];
+  return {backprop_filter(x, scatter_to_conv_output(call.inputs[1], call.inputs[2], x.shape(), filter, a.conv, call.name()),
+                          filter, a.conv)};
 }
 
 OpBuilder conv_op(const char* name, std::initializer_list<const char*> inputs) {
@@ -165,6 +208,12 @@ OpBuilder conv_op(const char* name, std::initializer_list<const char*> inputs) {
   return b;
 }
 
+// The max pooling's attributes of the fused ops, prefixed "pool_" (ops::split_conv_pool_attrs).
+OpBuilder& with_pool_attrs(OpBuilder&& b) {
+  return b.attr("pool_window", AttrType::IntList, true).attr("pool_strides", AttrType::IntList)
+      .attr("pool_padding", std::string("valid")).attr("pool_explicit_paddings", AttrType::IntList);
+}
+
 }  // namespace
 
 LOOM_REGISTER_OPS(nn_conv) {
@@ -178,12 +227,15 @@ LOOM_REGISTER_OPS(nn_conv) {
   conv_op("conv2d_backprop_filter", {"x", "dy"}).attr("filter_shape", AttrType::IntList, true)
       .infer(infer_backprop_filter).grad(grad_backprop_filter)
       .doc("gradient of conv2d with respect to its filter: (x, dy) -> dfilter");
-  conv_op("conv2d_relu_max_pool2d", {"x", "filter"}).optional_inputs({"bias"}).outputs({"y", "argmax"})
-      .attr("pool_window", AttrType::IntList, true).attr("pool_strides", AttrType::IntList)
-      .attr("pool_padding", std::string("valid")).attr("pool_explicit_paddings", AttrType::IntList)
+  with_pool_attrs(conv_op("conv2d_relu_max_pool2d", {"x", "filter"})).optional_inputs({"bias"}).outputs({"y", "argmax"})
       .infer(infer_conv2d_relu_max_pool2d).fallback(fallback_conv2d_relu_max_pool2d).grad(grad_conv2d_relu_max_pool2d)
       .saves(true, true).internal()
       .doc("max_pool2d (pool_ attributes) of conv2d with relu, one op for the gradient (ops/conv_pool.hpp)");
+  with_pool_attrs(conv_op("conv2d_relu_max_pool2d_backprop_filter", {"x", "dy", "argmax"}))
+      .input_dtypes(2, mask_of({DType::Int64})).attr("filter_shape", AttrType::IntList, true)
+      .infer(infer_conv2d_relu_max_pool2d_backprop_filter).fallback(fallback_conv2d_relu_max_pool2d_backprop_filter)
+      .grad_through_fallback().nondiff({2}).internal()
+      .doc("conv2d_relu_max_pool2d's filter gradient from its pooled gradient dy (relu applied) and argmax");
 }
 
 namespace {
