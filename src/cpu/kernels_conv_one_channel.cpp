@@ -33,6 +33,7 @@ constexpr int kRowsTogether = 4;                    // output rows sharing each 
 
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 using Lanes = int32_t __attribute__((vector_size(kLanes * sizeof(int32_t))));
+using Indices = int64_t __attribute__((vector_size(kLanes * sizeof(int64_t))));
 
 // By reference: a vector passed by value changes the ABI between the clones' instruction sets.
 inline void load(Vec& v, const float* p) { std::memcpy(&v, p, sizeof v); }
@@ -344,6 +345,8 @@ struct PooledGradient {
 template <int KH, int KW>
 inline void pooled_filter_grad_image(const PooledGradient& p, const float* padded, int64_t width, int64_t n, float* sums) {
   const int32_t right = static_cast<int32_t>(p.c), down = static_cast<int32_t>(p.conv_w * p.c);  // argmax steps
+  Indices lane;
+  for (int i = 0; i < kLanes; ++i) lane[i] = i;
   for (int64_t c0 = 0; c0 < p.c; c0 += kLanes) {
     float* sum = sums + c0 * KH * KW;  // (c0 / kLanes) * KH * KW vectors in
     Vec acc[KH][KW];
@@ -356,8 +359,10 @@ inline void pooled_filter_grad_image(const PooledGradient& p, const float* padde
         const int64_t corner = ((n * p.conv_h + 2 * oh) * p.conv_w + 2 * ow) * p.c + c0;
         Vec dy;
         load(dy, p.dy + at);
-        Lanes where;  // each channel's maximum relative to its window's top-left position
-        for (int i = 0; i < kLanes; ++i) where[i] = static_cast<int32_t>(p.argmax[at + i] - corner - i);
+        Indices index;
+        std::memcpy(&index, p.argmax + at, sizeof index);
+        // Each channel's maximum relative to its window's top-left position (of that channel).
+        const Lanes where = __builtin_convertvector(index - (lane + corner), Lanes);
         const float* x = padded + 2 * oh * width + 2 * ow;
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q) {
