@@ -8,6 +8,7 @@
 
 #include "nn/layer_config.hpp"
 #include "ops/conv_pool.hpp"
+#include "ops/registry.hpp"
 #include "support/test_support.hpp"
 
 namespace loom::testing {
@@ -247,6 +248,24 @@ TEST(ConvReluMaxPool, RejectsAnotherActivation) {
   const Inputs in = inputs_for(c, false, 1);
   expect_error<InvalidArgument>([&] { fused(c, in.list()); }, "[conv2d_relu_max_pool2d] the convolution's activation must be relu, got 'tanh'");
   EXPECT_THROW(call_op("conv2d_relu_max_pool2d", in.list(), {}), NotFoundError) << "internal to loom";
+}
+
+// The filter-gradient op is internal (no call_op), and names itself and the offending shapes or
+// dtypes when its inputs disagree with its attributes.
+TEST(ConvReluMaxPool, FilterGradientOpRejectsMismatchedInputs) {
+  const Tensor x = zeros({2, 8, 8, 1}, DType::Float32), dy = zeros({2, 4, 4, 16}, DType::Float32);
+  const Tensor argmax = zeros({2, 4, 4, 16}, DType::Int64);
+  const Attrs attrs{{"padding", std::string("same")}, {"filter_shape", std::vector<int64_t>{3, 3, 1, 16}},
+                    {"pool_window", std::vector<int64_t>{2, 2}}};
+  const OpDef& op = find_op("conv2d_relu_max_pool2d_backprop_filter");
+  EXPECT_EQ(dispatch1(op, {x, dy, argmax}, attrs).shape(), Shape({3, 3, 1, 16})) << "consistent inputs pass";
+  expect_error<ShapeError>([&] { dispatch1(op, {x, zeros({2, 4, 3, 16}, DType::Float32), argmax}, attrs); },
+                           "[conv2d_relu_max_pool2d_backprop_filter] dy has shape (2, 4, 3, 16), the pooling's output is (2, 4, 4, 16)");
+  expect_error<ShapeError>([&] { dispatch1(op, {x, dy, zeros({2, 4, 4, 8}, DType::Int64)}, attrs); },
+                           "argmax has shape (2, 4, 4, 8)");
+  expect_error<DTypeError>([&] { dispatch1(op, {x, zeros({2, 4, 4, 16}, DType::Float64), argmax}, attrs); },
+                           "x is float32 but dy is float64");
+  EXPECT_THROW(call_op("conv2d_relu_max_pool2d_backprop_filter", {x, dy, argmax}, attrs), NotFoundError) << "internal to loom";
 }
 
 nn::Conv2DLayerOptions conv_layer_options(const std::string& activation) {
